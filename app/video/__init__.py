@@ -1,0 +1,20 @@
+"""Video decoding and frame sampling (no model code here)."""
+from app.video.sampling import (
+    MAX_FRAME_PIXELS,
+    SampledVideo,
+    VideoDecodeError,
+    VideoMetadata,
+    probe,
+    sample_frames,
+    uniform_timestamps,
+)
+
+__all__ = [
+    "MAX_FRAME_PIXELS",
+    "SampledVideo",
+    "VideoDecodeError",
+    "VideoMetadata",
+    "probe",
+    "sample_frames",
+    "uniform_timestamps",
+]
