@@ -1,0 +1,166 @@
+"""One video in, a calibrated top-k answer out.
+
+    clf = SingleVideoClassifier("models/default")
+    result = clf.classify_video("clip.mp4", use_tta=False, top_k=3)
+
+Three stages, each usable alone: ``preprocess`` (decode, sample, resize/crop; CPU, runs in the
+caller's thread), ``forward`` (backbone + temporal ensemble on the device, serialised by a lock so
+concurrent callers decode in parallel but never oversubscribe the device), ``postprocess``
+(calibration, abstention, top-k, a plain JSON-ready dict).
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from app.bundle import Bundle, BundleError, default_bundle_dir, load_bundle
+from app.features.backbones import resolve_device
+from app.features.engine import create_backbone
+from app.features.extract import features_from_sampled
+from app.temporal.ensemble import Ensemble, apply_temperature
+from app.temporal.tta import TTA_VIEWS
+from app.video import SampledVideo, sample_frames
+
+__all__ = ["SingleVideoClassifier", "Prediction"]
+
+
+@dataclass
+class Prediction:
+    """Output of ``forward`` for one video (numpy, uncalibrated)."""
+
+    features: np.ndarray  # (T, D)
+    timestamps: np.ndarray  # (T,)
+    probs: np.ndarray  # (C,) ensemble mean
+    member_probs: np.ndarray  # (M, C)
+    attention: np.ndarray  # (T,)
+    tta: bool
+    features_ms: float
+    temporal_ms: float
+
+
+class SingleVideoClassifier:
+    """Loads a bundle and its backbone once; ``classify_video`` is safe to call from many threads.
+
+    Parameters
+    ----------
+    bundle_dir : model bundle directory (default: $VIDEOCLF_MODEL or models/default).
+    device : "cpu", "cuda", "cuda:1"...; default CUDA when available.
+    engine : backbone engine, "auto", "torch" or "onnxruntime" (CPU only).
+    backbone_weights : weights file for backbones that need one (efficientnet_v2_s).
+    """
+
+    def __init__(self, bundle_dir: str | os.PathLike | None = None, device: str | None = None, *,
+                 engine: str = "auto", backbone_weights: str | None = None):
+        self.bundle: Bundle = load_bundle(bundle_dir or default_bundle_dir())
+        self.device = resolve_device(device)
+        self.backbone = create_backbone(self.bundle.backbone, device=self.device, engine=engine,
+                                        weights=backbone_weights)
+        expected = self.bundle.meta["backbone"].get("weights_id")
+        if expected and expected != self.backbone.weights_id:
+            raise BundleError(
+                f"{self.bundle.path}: trained on {self.bundle.backbone} weights {expected}, "
+                f"but the weights found here are {self.backbone.weights_id}; features would not match"
+            )
+        self.ensemble = Ensemble(self.bundle.members, self.bundle.member_weights).to(self.device)
+        self._lock = threading.Lock()
+
+    @property
+    def classes(self) -> list[str]:
+        return self.bundle.classes
+
+    # -- stage 1: CPU ---------------------------------------------------------------------------
+    def preprocess(self, path: str | os.PathLike, *, start: float | None = None,
+                   end: float | None = None) -> SampledVideo:
+        """Decode and sample the video into the backbone's input crops. Raises VideoDecodeError."""
+        return sample_frames(path, self.bundle.max_frames, scales=self.bundle.scales, start=start, end=end,
+                             transform=self.backbone.prepare_frame)
+
+    # -- stage 2: device ------------------------------------------------------------------------
+    def forward(self, sampled: SampledVideo, *, tta: bool) -> Prediction:
+        with self._lock:
+            t0 = time.perf_counter()
+            feats, times = features_from_sampled(sampled, self.backbone)
+            t1 = time.perf_counter()
+            out = self.predict_features(feats, tta=tta)
+            t2 = time.perf_counter()
+        return Prediction(feats, times, out["probs"], out["member_probs"], out["attention"], tta,
+                          (t1 - t0) * 1e3, (t2 - t1) * 1e3)
+
+    def predict_features(self, features: np.ndarray, *, tta: bool) -> dict[str, np.ndarray]:
+        """Temporal ensemble on one (T, D) feature sequence (uncalibrated probabilities)."""
+        x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))[None].to(self.device)
+        lengths = torch.tensor([len(features)], device=self.device)
+        out = self.ensemble.predict(x, lengths, tta=tta)
+        return {"probs": out.probs[0].cpu().numpy(), "member_probs": out.member_probs[:, 0].cpu().numpy(),
+                "attention": out.attention[0].cpu().numpy()}
+
+    # -- stage 3: postprocess -------------------------------------------------------------------
+    def postprocess(self, pred: Prediction, sampled: SampledVideo, *, top_k: int) -> dict:
+        classes = self.classes
+        probs = apply_temperature(pred.probs, self.bundle.temperature(pred.tta))
+        order = np.argsort(-probs, kind="stable")
+        best = int(order[0])
+        threshold = self.bundle.calibration.get("abstain_threshold")
+        uncertain = threshold is not None and float(probs[best]) < float(threshold)
+        member_names = [m["name"] for m in self.bundle.meta["members"]]
+        return {
+            "label": "uncertain" if uncertain else classes[best],
+            "predicted_label": classes[best],
+            "confidence": _r(probs[best]),
+            "uncertain": uncertain,
+            "top_k": [{"label": classes[i], "score": _r(probs[i])} for i in order[:top_k]],
+            "probabilities": {c: _r(p) for c, p in zip(classes, probs)},
+            "members": [
+                {"name": n, "label": classes[int(np.argmax(p))], "confidence": _r(np.max(p)),
+                 "probabilities": {c: _r(v) for c, v in zip(classes, p)}}
+                for n, p in zip(member_names, pred.member_probs)
+            ],
+            "tta": {"enabled": pred.tta, "views": list(TTA_VIEWS) if pred.tta else ["original"]},
+            "frames": [{"index": i, "timestamp": _r(t), "attention": _r(a)}
+                       for i, (t, a) in enumerate(zip(pred.timestamps, pred.attention))],
+            "video": sampled.metadata.to_dict(),
+            "model": {"name": self.bundle.name, "version": self.bundle.version, "backbone": self.backbone.name,
+                      "engine": self.backbone.engine, "device": str(self.device), "trained": self.bundle.trained,
+                      "temperature": self.bundle.temperature(pred.tta), "abstain_threshold": threshold},
+        }
+
+    def classify_video(self, path: str | os.PathLike, use_tta: bool | None = None, top_k: int | None = None, *,
+                       start: float | None = None, end: float | None = None) -> dict:
+        """Classify one video file.
+
+        Returns a dict with ``label``, ``confidence``, ``top_k`` [{"label", "score"}],
+        ``probabilities``, ``members``, ``tta``, ``frames`` (timestamp and attention per sampled
+        frame), ``video`` metadata, ``model`` and ``timings_ms`` (decode, features, temporal, total).
+        ``use_tta=None`` uses the bundle's default. Raises ``VideoDecodeError`` for input that is
+        not a decodable video, ``FileNotFoundError``, and ``ValueError`` for bad arguments.
+        """
+        tta = self.bundle.tta_default if use_tta is None else bool(use_tta)
+        k = self._check_top_k(top_k)
+        t0 = time.perf_counter()
+        sampled = self.preprocess(path, start=start, end=end)
+        t1 = time.perf_counter()
+        pred = self.forward(sampled, tta=tta)
+        result = self.postprocess(pred, sampled, top_k=k)
+        total = (time.perf_counter() - t0) * 1e3
+        result["video"]["filename"] = Path(path).name
+        result["timings_ms"] = {"decode": round((t1 - t0) * 1e3, 2), "features": round(pred.features_ms, 2),
+                                "temporal": round(pred.temporal_ms, 2), "total": round(total, 2)}
+        return result
+
+    def _check_top_k(self, top_k) -> int:
+        n = len(self.classes)
+        if top_k is None:
+            return min(5, n)
+        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
+            raise ValueError(f"top_k must be a whole number from 1 to {n}, got {top_k!r}")
+        return min(int(top_k), n)
+
+
+def _r(x) -> float:
+    return round(float(x), 6)

@@ -1,0 +1,61 @@
+"""``videoclf classify VIDEO... [--tta] [--top-k K] [--model DIR] [--json]``"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from app.bundle import BundleError, default_bundle_dir
+from app.cli.common import add_device_options, fail, positive_int
+from app.features.backbones import BackboneUnavailableError
+from app.video import VideoDecodeError
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("classify", help="classify video files with a model bundle",
+                       description="Classify each VIDEO; a file that fails gets a one-line error and the "
+                                   "others go on. Exit status 1 if any file failed.")
+    p.add_argument("videos", nargs="+", metavar="VIDEO")
+    p.add_argument("--model", default=None, metavar="DIR", help=f"model bundle (default: {default_bundle_dir()})")
+    tta = p.add_mutually_exclusive_group()
+    tta.add_argument("--tta", dest="tta", action="store_true", default=None, help="test-time augmentation on")
+    tta.add_argument("--no-tta", dest="tta", action="store_false", help="test-time augmentation off")
+    p.add_argument("--top-k", type=positive_int, default=None, metavar="K", help="how many labels to list")
+    p.add_argument("--json", action="store_true", help="print one JSON object per video (JSON Lines)")
+    add_device_options(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from app.classifier import SingleVideoClassifier  # heavy imports only when classifying
+
+    try:
+        clf = SingleVideoClassifier(args.model, device=args.device, engine=args.engine,
+                                    backbone_weights=args.backbone_weights)
+    except (BundleError, BackboneUnavailableError, ValueError) as exc:
+        return fail(exc)
+    if not clf.bundle.trained:
+        print(f"videoclf: warning: {clf.bundle.path} is an untrained wiring bundle; its answers mean nothing",
+              file=sys.stderr)
+    failed = 0
+    if not args.json:
+        print(f"{'FILE':40} {'LABEL':18} {'CONF':>6}  TOP-K{'':30} {'FRAMES':>6} {'MS':>7}")
+    for video in args.videos:
+        try:
+            result = clf.classify_video(video, use_tta=args.tta, top_k=args.top_k)
+        except (VideoDecodeError, OSError, ValueError) as exc:
+            failed += 1
+            message = str(exc) if Path(video).name in str(exc) else f"{video}: {exc}"
+            fail(message, 1)
+            if args.json:
+                print(json.dumps({"file": video, "error": {"code": type(exc).__name__, "message": str(exc)}}))
+            continue
+        if args.json:
+            print(json.dumps({"file": video, **result}))
+        else:
+            top = " | ".join(f"{t['label']} {t['score']:.2f}" for t in result["top_k"])
+            name = video if len(video) <= 40 else "..." + video[-37:]
+            print(f"{name:40} {result['label']:18} {result['confidence']:6.3f}  {top:35} "
+                  f"{len(result['frames']):6d} {result['timings_ms']['total']:7.0f}")
+        sys.stdout.flush()
+    return 1 if failed else 0

@@ -1,0 +1,39 @@
+"""Helpers shared by the sub-commands: option parsing and one-line errors."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def fail(message: str, code: int = 2) -> int:
+    """Print a one-line error to stderr and return the exit code."""
+    print(f"videoclf: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return code
+
+
+def scales_arg(text: str) -> list[float]:
+    try:
+        scales = [float(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"scales must be comma-separated numbers, got {text!r}") from None
+    if not scales or scales[0] != 1.0:
+        raise argparse.ArgumentTypeError(f"scales must start with 1.0 (e.g. 1.0,0.85,1.15), got {text!r}")
+    return scales
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def add_device_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when available)")
+    p.add_argument("--engine", default="auto", choices=["auto", "torch", "onnxruntime"],
+                   help="backbone engine (default: auto = ONNX Runtime on CPU when available)")
+    p.add_argument("--backbone-weights", default=None, metavar="FILE",
+                   help="weights file for backbones that need one (efficientnet_v2_s)")

@@ -1,0 +1,1 @@
+"""Temporal models over per-frame features: the classifier, TTA views and the ensemble."""
