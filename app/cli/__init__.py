@@ -5,9 +5,9 @@ import argparse
 import logging
 import sys
 
-from app.cli import classify, extract
+from app.cli import classify, evaluate, extract, inspect, train
 
-COMMANDS = [classify, extract]
+COMMANDS = [classify, extract, inspect, train, evaluate]
 
 
 def get_parser() -> argparse.ArgumentParser:

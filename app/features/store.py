@@ -45,10 +45,14 @@ class FeatureSet:
     classes: list[str]
     attrs: dict
 
-    def subset(self, mask: np.ndarray) -> "FeatureSet":
-        idx = np.flatnonzero(mask)
+    def take(self, indices) -> "FeatureSet":
+        """Rows at ``indices``, in that order."""
+        idx = np.asarray(indices, dtype=np.int64)
         return FeatureSet(self.features[idx], self.labels[idx], self.num_frames[idx], self.timestamps[idx],
                           [self.ids[i] for i in idx], [self.splits[i] for i in idx], self.classes, self.attrs)
+
+    def subset(self, mask: np.ndarray) -> "FeatureSet":
+        return self.take(np.flatnonzero(mask))
 
     def split(self, name: str) -> "FeatureSet":
         return self.subset(np.array([s == name for s in self.splits], dtype=bool))
@@ -69,6 +73,8 @@ class FeatureStore:
         self.feature_dim = int(backbone["feature_dim"])
         self.backbone = backbone
         exists = self.path.exists()
+        if mode in ("a", "w"):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._f = h5py.File(self.path, mode)
         except OSError as exc:

@@ -1,0 +1,1 @@
+"""Training: members, calibration, the mean-pool baseline, and the pipeline that ships a bundle."""

@@ -1,0 +1,198 @@
+"""From a labelled video set to an audited bundle: validate, extract, train members, calibrate,
+train the baseline, evaluate, save.
+
+A member far worse than the others on validation (a collapsed run: macro-F1 well below the
+median, or a class the others recognise that it never gets right) is retrained once with another
+seed and left out if it collapses again; the bundle records which and why.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from app.bundle import load_bundle, save_bundle
+from app.data.manifest import Dataset
+from app.evaluation.metrics import classification_metrics
+from app.evaluation.report import evaluate
+from app.features.dataset import extract_dataset
+from app.features.engine import Backbone
+from app.features.store import FeatureSet, read_features
+from app.temporal.ensemble import Ensemble
+from app.temporal.model import TemporalConfig, count_parameters
+from app.training.baseline import train_baseline
+from app.training.calibration import fit_temperature
+from app.training.member import TrainConfig, predict_probs, train_member
+from app.training.progress import plot_dashboard
+
+log = logging.getLogger(__name__)
+
+COLLAPSE_MARGIN = 0.15  # macro-F1 this far below the members' median is a collapsed run
+COLLAPSE_CLASS_F1 = 0.1  # or a class this bad that the median member gets right (F1 > 0.5)
+
+
+@dataclass
+class TrainJob:
+    dataset: Dataset
+    out: Path  # the bundle directory to write
+    work: Path  # features and checkpoints
+    backbone: Backbone
+    max_frames: int
+    scales: list[float]
+    model: TemporalConfig
+    train: TrainConfig
+    members: int = 4
+    seed: int = 0
+    tta: str = "auto"  # "auto" (decided on validation), "on" or "off"
+    abstain_threshold: float | None = None
+    name: str = "default"
+    features: Path | None = None
+    progress: bool = True
+    extra: dict = field(default_factory=dict)  # e.g. the selection study, recorded in bundle.json
+
+
+def split_sets(job: TrainJob) -> dict[str, FeatureSet]:
+    """Extract (or reuse) features, then take each split's rows in the dataset's order.
+
+    Splits come from the dataset, not from the store, so a store shared between manifests is safe.
+    """
+    store = job.features or job.work / "features.h5"
+    extract_dataset(job.dataset, store, job.backbone, max_frames=job.max_frames, scales=job.scales,
+                    progress=job.progress)
+    fs = read_features(store)
+    row = {item: i for i, item in enumerate(fs.ids)}
+    sets = {}
+    for split in job.dataset.splits:
+        sub = fs.take([row[it.id] for it in job.dataset.split(split) if it.id in row])
+        sub.splits = [split] * len(sub)
+        sets[split] = sub
+    return sets
+
+
+def _collapsed(f1s: list[float], per_class: list[list[float]], k: int) -> str | None:
+    median = float(np.median(f1s))
+    if f1s[k] < median - COLLAPSE_MARGIN:
+        return f"validation macro-F1 {f1s[k]:.3f} is more than {COLLAPSE_MARGIN} below the members' median {median:.3f}"
+    med_cls = np.median(np.array(per_class), axis=0)
+    for c, (mine, typical) in enumerate(zip(per_class[k], med_cls)):
+        if mine < COLLAPSE_CLASS_F1 and typical > 0.5:
+            return f"class {c} validation F1 {mine:.3f} while the median member reaches {typical:.3f}"
+    return None
+
+
+def train_bundle(job: TrainJob) -> Path:
+    t_start = time.time()
+    ds = job.dataset
+    classes = ds.classes
+    if job.model.num_classes != len(classes) or job.model.input_dim != job.backbone.feature_dim:
+        raise ValueError(f"model config {job.model} does not fit {len(classes)} classes and "
+                         f"{job.backbone.feature_dim}-d features")
+    sets = split_sets(job)
+    if "train" not in sets or "val" not in sets:
+        raise ValueError(f"training needs a train and a val split; the dataset has {ds.splits}")
+    train, val = sets["train"], sets["val"]
+    t_features = time.time() - t_start
+
+    results, infos = {}, {}
+    excluded = []
+
+    def run(k: int, seed: int):
+        name = f"member_{k}"
+        out = job.work / name / f"seed{seed}"
+        res = train_member(train, val, job.model, job.train, seed=seed, out_dir=out, name=name,
+                           progress=job.progress)
+        plot_dashboard(res.history, classes, out / "dashboard.png", title=f"{name} (seed {seed})")
+        return res
+
+    for k in range(job.members):
+        results[k] = run(k, job.seed + k)
+        infos[k] = {"seed": job.seed + k}
+    if job.members >= 3:
+        for k in list(results):
+            f1s = [results[i].best["val_f1_macro"] for i in sorted(results)]
+            pcs = [results[i].best["val_f1_per_class"] for i in sorted(results)]
+            why = _collapsed(f1s, pcs, sorted(results).index(k))
+            if not why:
+                continue
+            log.warning("member_%d collapsed (%s); retraining with another seed", k, why)
+            first = {"name": f"member_{k}", "seed": infos[k]["seed"], "reason": why, "action": "retrained"}
+            retry = run(k, job.seed + 1000 + k)
+            f1s[sorted(results).index(k)] = retry.best["val_f1_macro"]
+            pcs[sorted(results).index(k)] = retry.best["val_f1_per_class"]
+            why2 = _collapsed(f1s, pcs, sorted(results).index(k))
+            excluded.append(first)
+            if why2:
+                excluded.append({"name": f"member_{k}", "seed": job.seed + 1000 + k, "reason": why2,
+                                 "action": "left out"})
+                del results[k]
+            else:
+                results[k], infos[k] = retry, {"seed": job.seed + 1000 + k}
+
+    members = [results[k].model for k in sorted(results)]
+    ens = Ensemble(members)
+    x, lengths = torch.from_numpy(val.features), torch.from_numpy(val.num_frames).long()
+    val_raw = {tta: ens.predict(x, lengths, tta=tta).probs.numpy() for tta in (False, True)}
+    temps = {tta: fit_temperature(val_raw[tta], val.labels) for tta in (False, True)}
+    val_scores = {("tta" if tta else "plain"): classification_metrics(val.labels, val_raw[tta], classes)
+                  for tta in (False, True)}
+    tta_better = val_scores["tta"]["f1_macro"] > val_scores["plain"]["f1_macro"]
+    tta_default = {"on": True, "off": False}.get(job.tta, tta_better)
+    baseline, baseline_info = train_baseline(train, val, seed=job.seed)
+
+    member_entries = []
+    for k in sorted(results):
+        r = results[k]
+        member_entries.append((f"member_{k}", r.model, {
+            **infos[k], "best_epoch": r.best_epoch, "epochs_run": len(r.history),
+            "val_f1_macro": round(r.best["val_f1_macro"], 4), "val_acc": round(r.best["val_acc"], 4),
+            "val_f1_per_class": dict(zip(classes, (round(v, 4) for v in r.best["val_f1_per_class"]))),
+        }))
+    backbone = job.backbone.describe()
+    for key in ("engine", "device"):
+        backbone.pop(key)
+    t_train = time.time() - t_start - t_features
+    bundle_dir = save_bundle(
+        job.out, name=job.name, classes=classes, backbone=backbone, max_frames=job.max_frames, scales=job.scales,
+        config=job.model, members=member_entries, excluded_members=excluded,
+        calibration={"temperature": round(temps[False], 4), "temperature_tta": round(temps[True], 4),
+                     "method": "temperature scaling of the ensemble probabilities, NLL on the val split",
+                     "abstain_threshold": job.abstain_threshold},
+        inference={"tta_default": tta_default, "tta_views": ["original", "reverse", "speed_up", "slow_down"],
+                   "tta_decision": (f"val macro-F1 {val_scores['tta']['f1_macro']:.4f} with TTA vs "
+                                    f"{val_scores['plain']['f1_macro']:.4f} without"
+                                    + ("" if job.tta == "auto" else f"; forced {job.tta}"))},
+        training={**job.train.to_dict(), "members": job.members, "seed": job.seed,
+                  "parameters_per_member": count_parameters(members[0]),
+                  "time_s": {"features": round(t_features, 1), "training": round(t_train, 1)},
+                  "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+                  "torch": torch.__version__},
+        data={"fingerprint": ds.fingerprint(), "source": str(ds.source), "counts": ds.counts()},
+        metrics={"val": {k: {m: v[m] for m in ("accuracy", "f1_macro", "balanced_accuracy", "log_loss", "ece")}
+                         for k, v in val_scores.items()}},
+        baseline={k: v.detach() for k, v in baseline.state_dict().items()}, baseline_info=baseline_info,
+        trained=True, notes=f"trained on {ds.source}", extra=job.extra,
+    )
+    report_dir = bundle_dir / "report"
+    training_dir = report_dir / "training"
+    training_dir.mkdir(parents=True, exist_ok=True)
+    for k in sorted(results):
+        r = results[k]
+        plot_dashboard(r.history, classes, training_dir / f"member_{k}.png",
+                       title=f"member_{k} (seed {infos[k]['seed']})")
+        (training_dir / f"member_{k}.json").write_text(json.dumps(r.history))
+    bundle = load_bundle(bundle_dir, load_baseline=True)
+    evaluate(bundle, val, report_dir / "val", split="val", source=str(ds.source))
+    if "test" in sets and len(sets["test"]):
+        report = evaluate(bundle, sets["test"], report_dir, split="test", source=str(ds.source))
+        meta = bundle.meta
+        meta["metrics"]["test"] = {name: {m: s[m] for m in ("accuracy", "f1_macro", "balanced_accuracy", "ece")}
+                                   for name, s in report["systems"].items()}
+        meta["training"]["time_s"]["total"] = round(time.time() - t_start, 1)
+        (bundle_dir / "bundle.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return bundle_dir

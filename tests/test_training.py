@@ -1,0 +1,177 @@
+"""Training pieces and a tiny real training run, start to finish."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
+
+from app.bundle import load_bundle
+from app.cli import main
+from app.evaluation.metrics import classification_metrics, expected_calibration_error
+from app.features.store import read_features
+from app.temporal.ensemble import Ensemble, apply_temperature
+from app.training.augment import AugmentConfig, augment_batch
+from app.training.calibration import fit_temperature, nll
+from app.training.losses import FocalLoss, class_weights
+from app.training.pipeline import _collapsed
+from tests.conftest import pick_clips
+
+CLASSES = ["Animation", "Flat_Content", "Gaming", "Natural_Content"]
+
+
+def test_focal_loss_reduces_to_cross_entropy_and_weights_classes():
+    g = torch.Generator().manual_seed(0)
+    logits, target = torch.randn(16, 4, generator=g), torch.randint(0, 4, (16,), generator=g)
+    torch.testing.assert_close(FocalLoss(gamma=0.0, smoothing=0.0)(logits, target), F.cross_entropy(logits, target))
+    torch.testing.assert_close(FocalLoss(gamma=0.0, smoothing=0.1)(logits, target),
+                               F.cross_entropy(logits, target, label_smoothing=0.1))
+    alpha = torch.tensor([1.0, 2.0, 0.5, 1.0])
+    torch.testing.assert_close(FocalLoss(gamma=0.0, smoothing=0.0, alpha=alpha)(logits, target),
+                               F.cross_entropy(logits, target, weight=alpha))
+    # focusing: confident right answers count less than with cross-entropy
+    easy = torch.tensor([[8.0, 0, 0, 0]])
+    assert FocalLoss(gamma=2.0, smoothing=0.0)(easy, torch.tensor([0])) < F.cross_entropy(easy, torch.tensor([0])) / 100
+
+
+def test_class_weights():
+    w = class_weights(torch.tensor([0, 0, 0, 1]), 3)
+    assert w[0] < w[1] and w[2] == 0 and torch.isclose(w[:2].mean(), torch.tensor(1.0))
+
+
+def test_augmentation_picks_real_frames_in_order():
+    x = torch.arange(2 * 20, dtype=torch.float32).view(2, 20, 1).repeat(1, 1, 3)
+    lengths = torch.tensor([20, 6])
+    cfg = AugmentConfig(noise=0.0)
+    out, new_len = augment_batch(x, lengths, cfg, torch.Generator().manual_seed(0))
+    for i in range(2):
+        vals = out[i, : new_len[i], 0]
+        assert 1 <= new_len[i] <= lengths[i]
+        assert torch.all(vals[1:] > vals[:-1])  # order kept
+        assert set(vals.tolist()) <= set(x[i, : lengths[i], 0].tolist())  # only real frames
+        assert (out[i, new_len[i]:] == 0).all()
+    again, _ = augment_batch(x, lengths, cfg, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(out, again)  # one generator, one stream: reproducible
+    noisy, _ = augment_batch(x, lengths, AugmentConfig(noise=0.5, drop_prob=0, speed_prob=0, min_crop=1.0),
+                             torch.Generator().manual_seed(1))
+    assert not torch.equal(noisy[0, :20], x[0])
+
+
+def test_temperature_scaling_fixes_overconfidence():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 4, 400)
+    correct = rng.random(400) < 0.7  # 70% right, but always 99% sure
+    pred = np.where(correct, labels, (labels + 1) % 4)
+    probs = np.full((400, 4), 0.01 / 3)
+    probs[np.arange(400), pred] = 0.99
+    t = fit_temperature(probs, labels)
+    assert t > 1.5
+    calibrated = apply_temperature(probs, t)
+    assert nll(calibrated, labels) < nll(probs, labels)
+    assert expected_calibration_error(labels, calibrated) < 0.05 < expected_calibration_error(labels, probs)
+
+
+def test_metrics_match_scikit_learn_computed_independently():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 4, 60)
+    logits = rng.normal(size=(60, 4)) + 2.0 * np.eye(4)[y] * (rng.random(60) < 0.6)[:, None]
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    m = classification_metrics(y, p, CLASSES)
+    pred = p.argmax(1)
+    assert m["accuracy"] == pytest.approx(accuracy_score(y, pred))
+    assert m["f1_macro"] == pytest.approx(f1_score(y, pred, average="macro"))
+    assert m["f1_weighted"] == pytest.approx(f1_score(y, pred, average="weighted"))
+    assert m["log_loss"] == pytest.approx(log_loss(y, p), rel=1e-6)
+    assert m["auroc_macro"] == pytest.approx(roc_auc_score(y, p, multi_class="ovr", average="macro"))
+    assert m["per_class"]["Gaming"]["f1"] == pytest.approx(f1_score(y == 2, pred == 2))
+    assert sum(sum(r) for r in m["confusion_matrix"]) == 60
+    # ECE by hand with 15 bins
+    conf, hit = p.max(1), (pred == y)
+    bins = np.minimum((conf * 15).astype(int), 14)
+    by_hand = sum(abs(hit[bins == b].mean() - conf[bins == b].mean()) * (bins == b).mean()
+                  for b in range(15) if (bins == b).any())
+    assert m["ece"] == pytest.approx(by_hand, abs=1e-9)
+
+
+def test_collapse_detection():
+    ok = [0.8, 0.82, 0.79, 0.81]
+    per_class = [[0.8, 0.8, 0.8, 0.8]] * 4
+    assert all(_collapsed(ok, per_class, k) is None for k in range(4))
+    assert "below the members' median" in _collapsed([0.8, 0.82, 0.5, 0.81], per_class, 2)
+    bad_class = [[0.8, 0.8, 0.8, 0.8]] * 3 + [[0.01, 0.9, 0.9, 0.9]]
+    assert "class 0 validation F1 0.010" in _collapsed([0.8, 0.8, 0.8, 0.75], bad_class, 3)
+
+
+@pytest.fixture(scope="module")
+def tiny_manifest(content4, content4_rows, tmp_path_factory):
+    """10 train clips per class (the minimum for training), 2 val and 2 test: a real, small subset."""
+    rows = (pick_clips(content4_rows, "train", 10) + pick_clips(content4_rows, "val", 2)
+            + pick_clips(content4_rows, "test", 2))
+    path = tmp_path_factory.mktemp("tiny") / "manifest.csv"
+    path.write_text("split,path,label\n" + "".join(f"{r['split']},{content4 / r['path']},{r['label']}\n" for r in rows))
+    return path
+
+
+def test_tiny_training_run_learns_and_ships_a_bundle(tiny_manifest, tmp_path, capsys):
+    out, work = tmp_path / "tiny", tmp_path / "work"
+    args = ["train", "--manifest", str(tiny_manifest), "--out", str(out), "--work", str(work), "--max-frames", "8",
+            "--members", "3", "--hidden", "32", "--heads", "2", "--epochs", "25", "--patience", "25",
+            "--no-progress"]
+    assert main(args) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "wrote" in printed and "test" in printed
+    history = json.loads((work / "member_0" / "seed0" / "history.json").read_text())
+    first, last = history[0], history[-1]
+    assert last["train_loss"] < 0.7 * first["train_loss"]  # loss falls
+    assert max(h["train_acc"] for h in history[-5:]) > 0.6  # well above chance (0.25)
+    assert max(h["val_acc"] for h in history) > 0.5
+    assert [h["lr"] for h in history][:10] == sorted([h["lr"] for h in history][:10], reverse=True)  # per epoch
+    bundle = load_bundle(out, load_baseline=True)
+    meta = bundle.meta
+    assert meta["trained"] is True and meta["data"]["fingerprint"] and len(meta["members"]) == 3
+    assert meta["calibration"]["temperature"] > 0 and "tta_decision" in meta["inference"]
+    assert (out / "report" / "report.json").is_file() and (out / "report" / "training" / "member_0.png").is_file()
+    assert (out / "baseline.safetensors").is_file()
+    report = json.loads((out / "report" / "report.json").read_text())
+    assert report["split"] == "test" and report["n"] == 8 and report["classes"] == CLASSES
+    assert set(report["systems"]) == {"member_0", "member_1", "member_2", "ensemble", "ensemble_tta", "baseline"}
+    for m in report["systems"].values():
+        assert {"accuracy", "f1_macro", "f1_weighted", "balanced_accuracy", "ece", "confusion_matrix",
+                "per_class"} <= set(m)
+    # Reloaded, the bundle reproduces the ensemble probabilities of the report on the stored features.
+    fs = read_features(work / "features.h5")
+    test = fs.take([i for i, s in enumerate(fs.ids) if s in {p["id"] for p in report["predictions"]}])
+    ens = Ensemble(bundle.members, bundle.member_weights)
+    raw = ens.predict(torch.from_numpy(test.features), torch.from_numpy(test.num_frames).long()).probs.numpy()
+    probs = apply_temperature(raw, bundle.temperature(False))
+    by_id = {p["id"]: p for p in report["predictions"]}
+    for i, item in enumerate(test.ids):
+        np.testing.assert_allclose(list(by_id[item]["probabilities"].values()), probs[i], atol=1e-4)
+    # Rerunning the same command resumes from the checkpoints instead of starting over.
+    assert main(args) == 0
+    assert json.loads((work / "member_0" / "seed0" / "history.json").read_text()) == history
+
+
+def test_evaluate_command(tiny_manifest, tmp_path, capsys, wiring_bundle):
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--manifest", str(tiny_manifest), "--model", str(wiring_bundle), "--out", str(out),
+                 "--split", "val", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "| ensemble |" in printed
+    report = json.loads((out / "report.json").read_text())
+    assert report["n"] == 8 and report["split"] == "val"
+    assert (out / "ensemble_confusion_counts.png").is_file() and (out / "ensemble_reliability.png").is_file()
+    assert main(["evaluate", "--manifest", str(tiny_manifest), "--model", str(wiring_bundle), "--out", str(out),
+                 "--split", "nope"]) == 2
+    assert "no split 'nope'" in capsys.readouterr().err
+
+
+def test_inspect_command(tiny_manifest, tmp_path, capsys):
+    assert main(["inspect", str(tiny_manifest), "--plots", str(tmp_path / "eda"), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "Gaming" in printed and "no problems found" in printed and "duration s" in printed
+    for name in ("class_balance.png", "durations.png", "resolutions.png", "feature_tsne.png"):
+        assert (tmp_path / "eda" / name).stat().st_size > 1000
