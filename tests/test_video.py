@@ -130,8 +130,9 @@ def test_segment(tmp_path):
     assert indices(s) == displayed_at(np.arange(300) / 30, uniform_timestamps(2.0, 4.0, 20)).tolist()
     assert s.timestamps.min() >= 2.0 - 1 / 30 and s.timestamps.max() < 4.0
     assert s.metadata.segment == (2.0, 4.0)
-    with pytest.raises(VideoDecodeError, match="segment starts at 12.00 s but the video ends"):
+    with pytest.raises(VideoDecodeError, match="segment starts at 12.00 s but the video ends") as info:
         sample_frames(path, 20, start=12.0, end=14.0)
+    assert info.value.code == "bad_segment"
 
 
 def test_multiscale_samples_each_scale_uniformly_and_decodes_shared_frames_once(tmp_path):
@@ -162,8 +163,9 @@ def test_long_video_is_crossed_by_seeking_in_bounded_memory(tmp_path):
 def test_oversized_frames_are_refused(tmp_path, monkeypatch):
     path = write_cv2(tmp_path / "big.mp4", 5, fps=5)
     monkeypatch.setattr(sampling, "MAX_FRAME_PIXELS", 64 * 64)
-    with pytest.raises(VideoDecodeError, match="96x80 is larger than the supported maximum"):
+    with pytest.raises(VideoDecodeError, match="96x80 is larger than the supported maximum") as info:
         sample_frames(path, 5)
+    assert info.value.code == "too_large"
 
 
 # -- broken input -----------------------------------------------------------------------------
@@ -180,15 +182,26 @@ def _patch_jpeg_size(path, width, height):
 def test_text_file_named_mp4(tmp_path):
     path = tmp_path / "notes.mp4"
     path.write_text("this is not a video\n" * 50)
-    with pytest.raises(VideoDecodeError, match="notes.mp4: not a readable video"):
+    with pytest.raises(VideoDecodeError, match="notes.mp4: not a readable video") as info:
         sample_frames(path)
+    assert info.value.code == "not_video"
+
+
+@pytest.mark.parametrize("fourcc,suffix,code", [("MJPG", ".avi", "no_frames"), ("mp4v", ".mp4", "not_video")])
+def test_zero_frame_videos(tmp_path, fourcc, suffix, code):
+    path = write_cv2(tmp_path / f"zero{suffix}", 0, fourcc=fourcc)  # a container with no frame in it
+    assert path.stat().st_size > 0
+    with pytest.raises(VideoDecodeError) as info:
+        sample_frames(path)
+    assert info.value.code == code
 
 
 def test_zero_byte_file(tmp_path):
     path = tmp_path / "empty.mp4"
     path.write_bytes(b"")
-    with pytest.raises(VideoDecodeError, match="empty"):
+    with pytest.raises(VideoDecodeError, match="empty") as info:
         sample_frames(path)
+    assert info.value.code == "empty"
 
 
 def test_truncated_mp4_without_index(tmp_path):
@@ -203,16 +216,18 @@ def test_truncated_faststart_clip_from_content4(tmp_path, content4, content4_row
     data = (content4 / content4_rows[0]["path"]).read_bytes()  # H.264, +faststart
     path = tmp_path / "cut.mp4"
     path.write_bytes(data[: int(len(data) * 0.6)])
-    with pytest.raises(VideoDecodeError, match="truncated or corrupt: decoding failed at"):
+    with pytest.raises(VideoDecodeError, match="truncated or corrupt: decoding failed at") as info:
         sample_frames(path)
+    assert info.value.code == "corrupt"
 
 
 @pytest.mark.parametrize("width,height", [(0, 0), (60000, 60000)])
 def test_absurd_frame_size_in_the_codec_header(tmp_path, width, height):
     path = write_cv2(tmp_path / "sof.avi", 10, fps=10, fourcc="MJPG")
     _patch_jpeg_size(path, width, height)
-    with pytest.raises(VideoDecodeError, match="not a readable video"):
+    with pytest.raises(VideoDecodeError, match="no decodable frames") as info:
         sample_frames(path)
+    assert info.value.code == "no_frames"
 
 
 def test_missing_file_and_bad_arguments(tmp_path):

@@ -26,21 +26,36 @@ from app.video.readers import READERS, Frame, ReaderOpenError
 MAX_FRAME_PIXELS = 8192 * 8192  # larger frames are refused before decoding (a lying header or a bomb)
 SEEK_MIN_GAP_S = 4.0  # cross gaps between targets longer than this by seeking (see docs/performance.md)
 _SEEK_MARGIN_S = 0.05
+_NO_FRAMES = "no frames could be decoded"
 
 
 class VideoDecodeError(ValueError):
-    """The input cannot be decoded as a video. The message says why, in plain words;
-    ``details`` holds what each decoding library reported."""
+    """The input cannot be decoded as a video. The message says why, in plain words.
 
-    def __init__(self, message: str, details: Sequence[str] = ()):
+    ``code`` says what kind of problem it is, for callers that answer differently:
+    ``empty`` (0 bytes or not a file), ``not_video`` (no decoder recognises it as a video),
+    ``no_frames`` (a video container with no decodable frame), ``corrupt`` (truncated or damaged
+    data), ``too_large`` (absurd frame size), ``bad_segment`` (the requested segment is outside
+    the video). ``details`` holds what each decoding library reported.
+    """
+
+    CODES = ("empty", "not_video", "no_frames", "corrupt", "too_large", "bad_segment")
+
+    def __init__(self, message: str, details: Sequence[str] = (), *, code: str = "corrupt"):
         super().__init__(message)
+        if code not in self.CODES:
+            raise ValueError(f"unknown VideoDecodeError code {code!r}")
+        self.code = code
         self.details = list(details)
 
 
-def _undecodable(path: Path, problems: Sequence[str]) -> VideoDecodeError:
+def _undecodable(path: Path, problems: Sequence[str], opened: bool) -> VideoDecodeError:
+    if opened:  # a decoder recognised the container but got no frame out of it
+        return VideoDecodeError(f"{path.name}: the video has no decodable frames (it may be truncated or corrupt)",
+                                problems, code="no_frames")
     return VideoDecodeError(
         f"{path.name}: not a readable video (the file may be truncated or corrupt, or not a video at all)",
-        problems,
+        problems, code="not_video",
     )
 
 
@@ -84,7 +99,7 @@ def _check_dims(width: int, height: int, what: str) -> None:
     if width * height > MAX_FRAME_PIXELS or max(width, height) > 32768:
         raise VideoDecodeError(
             f"{what} frame size {width}x{height} is larger than the supported maximum "
-            f"({MAX_FRAME_PIXELS} pixels); the file is not a normal video"
+            f"({MAX_FRAME_PIXELS} pixels); the file is not a normal video", code="too_large"
         )
 
 
@@ -243,14 +258,15 @@ def _sample_with(reader_cls, path: Path, max_frames: int, scales: Sequence[float
             count = _run_pass(reader, np.empty(0), nominal=nominal, stop=end, expected_end=None, transform=None)
             passes += 1
             if count.frames_seen == 0:
-                raise ReaderOpenError("no frames could be decoded")
+                raise ReaderOpenError(_NO_FRAMES)
             plan_end = count.end if end is None else min(end, count.end)
             reader.close()
             reader = reader_cls(path)
         while True:
             if plan_end <= window_start:
                 raise VideoDecodeError(
-                    f"{path.name}: the segment starts at {window_start:.2f} s but the video ends at {plan_end:.2f} s"
+                    f"{path.name}: the segment starts at {window_start:.2f} s but the video ends at {plan_end:.2f} s",
+                    code="bad_segment",
                 )
             merged = np.concatenate([uniform_timestamps(window_start, plan_end, n) for n in counts])
             order = np.argsort(merged, kind="stable")
@@ -258,7 +274,7 @@ def _sample_with(reader_cls, path: Path, max_frames: int, scales: Sequence[float
                           transform=transform)
             passes += 1
             if p.frames_seen == 0:
-                raise ReaderOpenError("no frames could be decoded")
+                raise ReaderOpenError(_NO_FRAMES)
             shorter = bool((p.target_to_image < 0).any())
             bin_width = (plan_end - window_start) / max(counts)
             longer = p.reached_end and p.end > plan_end + bin_width and (end is None or end > plan_end)
@@ -300,7 +316,7 @@ def _sample_with(reader_cls, path: Path, max_frames: int, scales: Sequence[float
         raise VideoDecodeError(
             f"{path.name}: the video is truncated or corrupt: decoding failed at {p.end:.2f} s"
             + (f" of the {claimed:.2f} s it declares" if claimed else ""),
-            [f"{reader_cls.name}: {decode_error}"],
+            [f"{reader_cls.name}: {decode_error}"], code="corrupt",
         )
     if decode_error:
         warnings.append(f"the last frames could not be decoded ({decode_error})")
@@ -369,9 +385,9 @@ def sample_frames(
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if not path.is_file():
-        raise VideoDecodeError(f"{path.name}: not a file")
+        raise VideoDecodeError(f"{path.name}: not a file", code="empty")
     if path.stat().st_size == 0:
-        raise VideoDecodeError(f"{path.name}: the file is empty (0 bytes)")
+        raise VideoDecodeError(f"{path.name}: the file is empty (0 bytes)", code="empty")
     order = ["opencv", "pyav"] if backend == "auto" else [backend]
     problems = []
     fallback: SampledVideo | None = None
@@ -389,7 +405,7 @@ def sample_frames(
         return sampled
     if fallback is not None:
         return fallback
-    raise _undecodable(path, problems)
+    raise _undecodable(path, problems, opened=any(_NO_FRAMES in p for p in problems))
 
 
 def _check_args(max_frames, scales, start, end, backend) -> None:
@@ -416,7 +432,7 @@ def probe(path: str | os.PathLike, backend: str = "auto") -> VideoMetadata:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if not path.is_file() or path.stat().st_size == 0:
-        raise VideoDecodeError(f"{path.name}: the file is empty or not a file")
+        raise VideoDecodeError(f"{path.name}: the file is empty or not a file", code="empty")
     problems = []
     for name in (["opencv", "pyav"] if backend == "auto" else [backend]):
         try:
@@ -445,4 +461,4 @@ def probe(path: str | os.PathLike, backend: str = "auto") -> VideoMetadata:
                                  frame_count_source=source, codec=h.codec, backend=name, rotation=h.rotation)
         finally:
             reader.close()
-    raise _undecodable(path, problems)
+    raise _undecodable(path, problems, opened=any(_NO_FRAMES in p for p in problems))
