@@ -211,3 +211,42 @@ def test_store_rejects_a_damaged_file(tmp_path):
 def test_preprocessing_round_trips_through_a_dict():
     pre = LITE0.preprocessing
     assert Preprocessing.from_dict(json.loads(json.dumps(pre.to_dict()))) == pre
+
+
+def test_pixel_augmentation_is_per_clip_deterministic_and_real():
+    from app.features.augment import PixelAugment, degrade
+
+    rgb = np.random.default_rng(0).integers(0, 256, size=(360, 640, 3), dtype=np.uint8)
+    aug = PixelAugment(seed=0, lowres_prob=1.0, zoom_prob=1.0, min_side=64)
+    a, b = aug.for_clip("clip.mp4", 1), aug.for_clip("clip.mp4", 1)
+    out = a(rgb)
+    np.testing.assert_array_equal(out, b(rgb))  # same clip and copy: same draw
+    assert out.dtype == np.uint8 and out.ndim == 3 and min(out.shape[:2]) <= 256  # resampled down
+    assert not np.array_equal(aug.for_clip("clip.mp4", 2)(rgb), out)  # another copy: another draw
+    assert LITE0.preprocessing.prepare(out).shape == (224, 224, 3)
+    assert degrade(96)(rgb).shape == (96, 171, 3) and degrade(96)(rgb[:50]).shape == (50, 640, 3)
+
+
+def test_extract_dataset_adds_augmented_training_copies(tmp_path, lite0):
+    from app.data.manifest import load_dataset
+    from app.features.augment import PixelAugment
+    from app.features.dataset import extract_dataset
+
+    from tests.videos import index_frame
+
+    rows = []
+    for k, (split, label) in enumerate([(s, c) for s in ("train", "val") for c in ("a", "b")]):
+        p = write_cv2(tmp_path / f"{split}_{label}.mp4", 12, fps=12, size=(160, 120),
+                      frame_fn=lambda i, w, h, o=100 * k: index_frame(i + o, w, h))
+        rows.append(f"{split},{p.name},{label}")
+    (tmp_path / "m.csv").write_text("split,path,label\n" + "\n".join(rows) + "\n")
+    ds = load_dataset(tmp_path / "m.csv", min_per_class=1)
+    summary = extract_dataset(ds, tmp_path / "f.h5", lite0, max_frames=4, augment=PixelAugment(seed=1), copies=2,
+                              progress=False)
+    assert summary.written == 4 + 2 * 2  # every clip, plus 2 copies of each train clip
+    fs = read_features(tmp_path / "f.h5")
+    assert sorted(i for i in fs.ids if "@aug" in i) == ["train_a.mp4@aug1", "train_a.mp4@aug2",
+                                                        "train_b.mp4@aug1", "train_b.mp4@aug2"]
+    row = {k: i for i, k in enumerate(fs.ids)}
+    assert not np.allclose(fs.features[row["train_a.mp4"]], fs.features[row["train_a.mp4@aug1"]])
+    assert {fs.splits[row[k]] for k in fs.ids if "@aug" in k} == {"train"}

@@ -11,7 +11,7 @@ from app.features.store import FeatureStoreError
 
 # The shipped default's settings, chosen by the selection study (models/default/report/selection.json).
 DEFAULTS = {"backbone": "efficientnet_lite0", "max_frames": 73, "scales": [1.0], "hidden": 256, "lstm_layers": 1,
-            "heads": 4, "dropout": 0.3}
+            "heads": 4, "dropout": 0.3, "augment_copies": 0}
 
 
 def add_parser(sub) -> None:
@@ -28,6 +28,8 @@ def add_parser(sub) -> None:
     p.add_argument("--max-frames", type=positive_int, default=DEFAULTS["max_frames"])
     p.add_argument("--scales", type=scales_arg, default=DEFAULTS["scales"], help="e.g. 1.0,0.85,1.15 for multi-scale")
     p.add_argument("--members", type=positive_int, default=4)
+    p.add_argument("--augment-copies", type=int, default=DEFAULTS["augment_copies"],
+                   help="pixel-augmented copies of each training clip (lower resolution, zoom, flip, colour)")
     p.add_argument("--hidden", type=positive_int, default=DEFAULTS["hidden"], help="BiLSTM output size")
     p.add_argument("--lstm-layers", type=positive_int, default=DEFAULTS["lstm_layers"])
     p.add_argument("--heads", type=positive_int, default=DEFAULTS["heads"])
@@ -73,7 +75,8 @@ def run(args) -> int:
         job = TrainJob(dataset=dataset, out=out, work=work, backbone=backbone, max_frames=args.max_frames,
                        scales=args.scales, model=model, train=train, members=args.members, seed=args.seed,
                        tta=args.tta, abstain_threshold=args.abstain_threshold, name=name,
-                       features=Path(args.features) if args.features else None, progress=not args.no_progress)
+                       features=Path(args.features) if args.features else None, progress=not args.no_progress,
+                       augment_copies=max(0, args.augment_copies))
         bundle_dir = train_bundle(job)
     except (DatasetError, BackboneUnavailableError, FeatureStoreError, FileNotFoundError, ValueError) as exc:
         return fail(exc)

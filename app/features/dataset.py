@@ -8,9 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
+import numpy as np
 from tqdm import tqdm
 
 from app.data.manifest import Dataset, Item
+from app.features.augment import PixelAugment
 from app.features.engine import Backbone
 from app.features.extract import features_from_sampled
 from app.features.store import FeatureStore
@@ -52,46 +54,69 @@ class ExtractSummary:
     failed: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Job:
+    item: Item
+    row_id: str
+    transform: Callable[[np.ndarray], np.ndarray]
+
+
 def extract_dataset(dataset: Dataset, out: str | os.PathLike, backbone: Backbone, *, max_frames: int,
                     scales: Sequence[float] = (1.0,), splits: Sequence[str] | None = None,
-                    progress: bool = True) -> ExtractSummary:
+                    progress: bool = True, augment: PixelAugment | None = None, copies: int = 0,
+                    shift: Callable[[np.ndarray], np.ndarray] | None = None) -> ExtractSummary:
     """Append every item of ``dataset`` (optionally only ``splits``) not yet in ``out``.
 
-    A video that cannot be decoded is recorded in the store's ``failures`` and reported; it does
-    not stop the others.
+    With ``augment`` and ``copies`` > 0, each *train* item also gets ``copies`` augmented rows
+    (ids ``<id>@aug<k>``). ``shift`` is applied to every frame before preprocessing (for
+    robustness checks; use a separate store). A video that cannot be decoded is recorded in the
+    store's ``failures`` and reported; it does not stop the others.
     """
     summary = ExtractSummary()
+    prepare = backbone.prepare_frame
+    base = (lambda rgb: prepare(shift(rgb))) if shift else prepare
     with FeatureStore(out, classes=dataset.classes, backbone=backbone.describe(), max_frames=max_frames,
                       scales=scales) as store:
         done = store.ids()
-        todo: list[Item] = []
+        jobs: list[_Job] = []
         for it in dataset.items:
             if splits and it.split not in splits:
                 continue
-            if it.id in done:
-                summary.skipped += 1
-            else:
-                todo.append(it)
+            wanted = [_Job(it, it.id, base)]
+            if augment is not None and it.split == "train":
+                wanted += [_Job(it, f"{it.id}@aug{k}", _compose(prepare, augment.for_clip(it.id, k)))
+                           for k in range(1, copies + 1)]
+            for job in wanted:
+                if job.row_id in done:
+                    summary.skipped += 1
+                else:
+                    jobs.append(job)
 
-        def sample(it: Item):
+        def sample(job: _Job):
+            it = job.item
             return sample_frames(it.path, max_frames, scales=scales, start=it.start, end=it.end,
-                                 transform=backbone.prepare_frame)
+                                 transform=job.transform)
 
-        bar = tqdm(total=len(todo), desc="extract", unit="video", disable=not progress, dynamic_ncols=True)
-        for it, sampled in prefetch(sample, todo):
+        bar = tqdm(total=len(jobs), desc="extract", unit="video", disable=not progress, dynamic_ncols=True)
+        for job, sampled in prefetch(sample, jobs):
             bar.update(1)
+            it = job.item
             if isinstance(sampled, Exception):
                 if not isinstance(sampled, (VideoDecodeError, OSError)):
                     raise sampled
-                summary.failed[it.id] = str(sampled)
-                store.record_failure(it.id, str(sampled))
+                summary.failed[job.row_id] = str(sampled)
+                store.record_failure(job.row_id, str(sampled))
                 log.warning("skipped %s: %s", it.rel, sampled)
                 continue
             feats, times = features_from_sampled(sampled, backbone)
             m = sampled.metadata
-            store.append(item_id=it.id, path=it.rel, split=it.split, label=it.label, features=feats,
+            store.append(item_id=job.row_id, path=it.rel, split=it.split, label=it.label, features=feats,
                          timestamps=times, duration=m.duration, fps=m.fps, width=m.width, height=m.height)
-            store.clear_failure(it.id)
+            store.clear_failure(job.row_id)
             summary.written += 1
         bar.close()
     return summary
+
+
+def _compose(prepare, augment):
+    return lambda rgb: prepare(augment(rgb))

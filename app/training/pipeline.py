@@ -21,6 +21,7 @@ from app.bundle import load_bundle, save_bundle
 from app.data.manifest import Dataset
 from app.evaluation.metrics import classification_metrics
 from app.evaluation.report import evaluate
+from app.features.augment import PixelAugment
 from app.features.dataset import extract_dataset
 from app.features.engine import Backbone
 from app.features.store import FeatureSet, read_features
@@ -53,6 +54,7 @@ class TrainJob:
     abstain_threshold: float | None = None
     name: str = "default"
     features: Path | None = None
+    augment_copies: int = 0  # pixel-augmented copies of each training clip (app.features.augment)
     progress: bool = True
     extra: dict = field(default_factory=dict)  # e.g. the selection study, recorded in bundle.json
 
@@ -63,13 +65,17 @@ def split_sets(job: TrainJob) -> dict[str, FeatureSet]:
     Splits come from the dataset, not from the store, so a store shared between manifests is safe.
     """
     store = job.features or job.work / "features.h5"
+    augment = PixelAugment(seed=job.seed) if job.augment_copies else None
     extract_dataset(job.dataset, store, job.backbone, max_frames=job.max_frames, scales=job.scales,
-                    progress=job.progress)
+                    progress=job.progress, augment=augment, copies=job.augment_copies)
     fs = read_features(store)
     row = {item: i for i, item in enumerate(fs.ids)}
     sets = {}
     for split in job.dataset.splits:
-        sub = fs.take([row[it.id] for it in job.dataset.split(split) if it.id in row])
+        ids = [it.id for it in job.dataset.split(split)]
+        if split == "train":  # augmented copies are training rows only
+            ids += [f"{i}@aug{k}" for i in ids for k in range(1, job.augment_copies + 1)]
+        sub = fs.take([row[i] for i in ids if i in row])
         sub.splits = [split] * len(sub)
         sets[split] = sub
     return sets
@@ -168,6 +174,9 @@ def train_bundle(job: TrainJob) -> Path:
                                     f"{val_scores['plain']['f1_macro']:.4f} without"
                                     + ("" if job.tta == "auto" else f"; forced {job.tta}"))},
         training={**job.train.to_dict(), "members": job.members, "seed": job.seed,
+                  "augment_copies": job.augment_copies,
+                  "pixel_augment": PixelAugment(seed=job.seed).to_dict() if job.augment_copies else None,
+                  "n_train_rows": len(train),
                   "parameters_per_member": count_parameters(members[0]),
                   "time_s": {"features": round(t_features, 1), "training": round(t_train, 1)},
                   "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
