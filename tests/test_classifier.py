@@ -47,7 +47,9 @@ def test_result_shape(clf, clips):
     assert r["video"]["filename"] == clips[0].name and r["video"]["duration"] > 0
     assert r["model"]["name"] == "wiring" and r["model"]["trained"] is False
     t = r["timings_ms"]
-    assert t["total"] >= t["decode"] + t["features"] + t["temporal"] > 0
+    assert min(t.values()) > 0
+    # decoding overlaps the backbone, so only each part (not their sum) is bounded by the total
+    assert t["total"] >= max(t["decode"], t["features"] + t["temporal"])
     json.dumps(r)  # plain JSON-ready types only
 
 

@@ -250,3 +250,25 @@ def test_extract_dataset_adds_augmented_training_copies(tmp_path, lite0):
     row = {k: i for i, k in enumerate(fs.ids)}
     assert not np.allclose(fs.features[row["train_a.mp4"]], fs.features[row["train_a.mp4@aug1"]])
     assert {fs.splits[row[k]] for k in fs.ids if "@aug" in k} == {"train"}
+
+
+def test_streamed_features_equal_the_sequential_path(tmp_path, lite0):
+    from app.features.extract import features_from_sampled, sample_and_featurise, select_scales
+    from tests.videos import patch_avi_header
+
+    plain = write_cv2(tmp_path / "plain.mp4", 90, fps=30, size=(160, 120))
+    lying = write_cv2(tmp_path / "lying.avi", 60, fps=20, size=(160, 120), fourcc="MJPG")
+    patch_avi_header(lying, total_frames=200)  # forces a second decoding pass mid-stream
+    for path, scales in ((plain, (1.0,)), (plain, (1.0, 0.85, 1.15)), (lying, (1.0,))):
+        seen = []
+        sampled = sample_frames(path, 40, scales=scales, transform=lite0.prepare_frame,
+                                on_keep=lambda gen, i, frame: seen.append((gen, i)))
+        generations = list(dict.fromkeys(g for g, _ in seen))
+        last = [i for g, i in seen if g is generations[-1]]
+        assert last == list(range(len(sampled.frames)))  # every final frame reported, in order
+        assert (len(generations) > 1) == (path == lying)  # lying: replanned, then verified by PyAV
+        streamed = sample_and_featurise(path, lite0, max_frames=40, scales=scales)
+        want, _ = features_from_sampled(sampled, lite0)
+        got, _ = select_scales(streamed.frame_features, streamed.sampled)
+        np.testing.assert_array_equal(got, want)
+        assert streamed.decode_s > 0 and streamed.features_s > 0

@@ -8,6 +8,10 @@ moments up to 15% of the video apart.)
 """
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
+import time
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -46,13 +50,86 @@ def fuse_scales(features: np.ndarray, timestamps: np.ndarray, scale_indices: Seq
     return np.mean(per_scale, axis=0, dtype=np.float32)
 
 
-def features_from_sampled(sampled: SampledVideo, backbone: Backbone) -> tuple[np.ndarray, np.ndarray]:
-    """Run the backbone once over every sampled frame and fuse scales. Returns (features, timestamps)."""
-    feats = backbone(sampled.frames)  # (N, D): every frame any scale needs, each once
+def select_scales(frame_features: np.ndarray, sampled: SampledVideo) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame features of every sampled frame -> the (T, D) sequence and its timestamps."""
     base = sampled.scale_indices[0]
     if len(sampled.scale_indices) == 1:
-        return feats[base], sampled.timestamps[base]
-    return fuse_scales(feats, sampled.timestamps, sampled.scale_indices), sampled.timestamps[base]
+        return frame_features[base], sampled.timestamps[base]
+    return fuse_scales(frame_features, sampled.timestamps, sampled.scale_indices), sampled.timestamps[base]
+
+
+def features_from_sampled(sampled: SampledVideo, backbone: Backbone) -> tuple[np.ndarray, np.ndarray]:
+    """Run the backbone once over every sampled frame and fuse scales. Returns (features, timestamps)."""
+    return select_scales(backbone(sampled.frames), sampled)  # every frame any scale needs, each once
+
+
+_DONE = object()
+
+
+@dataclass
+class Streamed:
+    sampled: SampledVideo
+    frame_features: np.ndarray  # (N, D), one row per sampled frame
+    decode_s: float  # wall time of decoding and sampling
+    features_s: float  # time spent in the backbone
+
+
+def sample_and_featurise(path, backbone: Backbone, *, max_frames: int, scales: Sequence[float] = (1.0,),
+                         start: float | None = None, end: float | None = None,
+                         device_lock: threading.Lock | None = None) -> Streamed:
+    """Decode on a worker thread while the backbone runs on each full batch of finished frames.
+
+    Batches are cut exactly as ``backbone(all_frames)`` cuts them, so the features are the same
+    numbers as the sequential path. ``device_lock`` is held around each backbone call only, so
+    other callers can decode meanwhile. Raises what ``sample_frames`` raises.
+    """
+    q: queue.SimpleQueue = queue.SimpleQueue()
+    result: dict = {}
+
+    def produce():
+        t0 = time.perf_counter()
+        try:
+            result["sampled"] = sample_frames(path, max_frames, scales=scales, start=start, end=end,
+                                              transform=backbone.prepare_frame,
+                                              on_keep=lambda gen, i, frame: q.put((gen, frame)))
+        except BaseException as exc:  # handed to the caller's thread
+            result["error"] = exc
+        finally:
+            result["decode_s"] = time.perf_counter() - t0
+            q.put(_DONE)
+
+    busy = 0.0
+
+    def run(frames):
+        nonlocal busy
+        t0 = time.perf_counter()
+        with device_lock or contextlib.nullcontext():
+            out = backbone(np.stack(frames))
+        busy += time.perf_counter() - t0
+        return out
+
+    worker = threading.Thread(target=produce, name="video-decode", daemon=True)
+    worker.start()
+    chunks, pending, frames, generation = [], [], [], None
+    while (item := q.get()) is not _DONE:
+        gen, frame = item
+        if gen is not generation:  # a new decoding pass: what came before is void
+            chunks, pending, frames, generation = [], [], [], gen
+        pending.append(frame)
+        frames.append(frame)
+        if len(pending) == backbone.batch_size:
+            chunks.append(run(pending))
+            pending = []
+    worker.join()
+    if "error" in result:
+        raise result["error"]
+    sampled = result["sampled"]
+    if pending:
+        chunks.append(run(pending))
+    same = len(frames) == len(sampled.frames) and all(np.array_equal(a, b) for a, b in zip(frames, sampled.frames))
+    if not same:  # the decoder fell back to an earlier pass's result: featurise what was returned
+        chunks = [run(list(sampled.frames))]
+    return Streamed(sampled, np.concatenate(chunks), result["decode_s"], busy)
 
 
 def extract_video_features(path, backbone: Backbone, *, max_frames: int, scales: Sequence[float] = (1.0,),

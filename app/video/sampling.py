@@ -126,7 +126,7 @@ class _Pass:
 
 
 def _run_pass(reader, targets: np.ndarray, *, nominal: float | None, stop: float | None,
-              expected_end: float | None, transform) -> _Pass:
+              expected_end: float | None, transform, on_keep=None) -> _Pass:
     """Decode once, keeping the frame on screen at each target time (``targets`` sorted).
 
     A frame is on screen from its timestamp until the next frame's. That end is only known one
@@ -152,6 +152,8 @@ def _run_pass(reader, targets: np.ndarray, *, nominal: float | None, stop: float
             p.images.append(image)
             p.times.append(t)
             slot = len(p.images) - 1
+            if on_keep is not None:
+                on_keep(slot, image)
         p.target_to_image[j:upto] = slot
         j = upto
         return slot
@@ -238,7 +240,7 @@ def _run_pass(reader, targets: np.ndarray, *, nominal: float | None, stop: float
 
 
 def _sample_with(reader_cls, path: Path, max_frames: int, scales: Sequence[float],
-                 start: float | None, end: float | None, transform) -> tuple[SampledVideo, bool]:
+                 start: float | None, end: float | None, transform, on_keep=None) -> tuple[SampledVideo, bool]:
     """Sample with one reader. Returns the sample and whether the video decoded to clearly less
     than its header declares. Raises VideoDecodeError when a data error cut decoding short."""
     counts = [max(1, round(max_frames * float(s))) for s in scales]
@@ -270,8 +272,10 @@ def _sample_with(reader_cls, path: Path, max_frames: int, scales: Sequence[float
                 )
             merged = np.concatenate([uniform_timestamps(window_start, plan_end, n) for n in counts])
             order = np.argsort(merged, kind="stable")
+            generation = object()  # a new pass: frames kept by an earlier one are void
             p = _run_pass(reader, merged[order], nominal=nominal, stop=end, expected_end=plan_end,
-                          transform=transform)
+                          transform=transform,
+                          on_keep=(lambda slot, image, g=generation: on_keep(g, slot, image)) if on_keep else None)
             passes += 1
             if p.frames_seen == 0:
                 raise ReaderOpenError(_NO_FRAMES)
@@ -353,6 +357,7 @@ def sample_frames(
     end: float | None = None,
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
     backend: str = "auto",
+    on_keep: Callable[[object, int, np.ndarray], None] | None = None,
 ) -> SampledVideo:
     """Decode ``path`` and sample up to ``max_frames`` frames uniformly by timestamp.
 
@@ -366,6 +371,10 @@ def sample_frames(
     transform : applied to each kept RGB frame (e.g. the backbone's resize and crop), so only
         small frames are held.
     backend : "auto" (OpenCV, then PyAV where OpenCV fails), "opencv" or "pyav".
+    on_keep : called as ``on_keep(generation, index, frame)`` as soon as each returned frame is
+        final (in time order, ``index`` its position in ``frames``), so a consumer can start on
+        it while decoding goes on. A new ``generation`` object means a new pass began (the header
+        was wrong, or another decoder took over): frames of earlier generations are void.
 
     Returns
     -------
@@ -393,7 +402,7 @@ def sample_frames(
     fallback: SampledVideo | None = None
     for name in order:
         try:
-            sampled, short = _sample_with(READERS[name], path, max_frames, scales, start, end, transform)
+            sampled, short = _sample_with(READERS[name], path, max_frames, scales, start, end, transform, on_keep)
         except ReaderOpenError as exc:
             problems.append(f"{name}: {exc}")
             continue
