@@ -23,7 +23,7 @@ import torch
 from app.bundle import Bundle, BundleError, default_bundle_dir, load_bundle
 from app.features.backbones import resolve_device
 from app.features.engine import create_backbone
-from app.features.extract import sample_and_featurise, select_scales
+from app.features.extract import Streamed, sample_and_featurise, select_scales
 from app.temporal.ensemble import Ensemble, apply_temperature
 from app.temporal.tta import TTA_VIEWS
 from app.video import SampledVideo, sample_frames
@@ -75,6 +75,11 @@ class SingleVideoClassifier:
     def classes(self) -> list[str]:
         return self.bundle.classes
 
+    @property
+    def device_lock(self) -> threading.Lock:
+        """Held around device work; hold it to run other work on the same models (explanations)."""
+        return self._lock
+
     # -- stage 1: CPU ---------------------------------------------------------------------------
     def preprocess(self, path: str | os.PathLike, *, start: float | None = None,
                    end: float | None = None) -> SampledVideo:
@@ -104,6 +109,14 @@ class SingleVideoClassifier:
         out = self.ensemble.predict(x, lengths, tta=tta)
         return {"probs": out.probs[0].cpu().numpy(), "member_probs": out.member_probs[:, 0].cpu().numpy(),
                 "attention": out.attention[0].cpu().numpy()}
+
+    def predict(self, path: str | os.PathLike, *, tta: bool, start: float | None = None,
+                end: float | None = None) -> tuple[Prediction, Streamed]:
+        """Stages 1 and 2 overlapped: the backbone starts on the first finished frames while the
+        rest are decoded. Returns the prediction and the sampled frames with their features."""
+        streamed = sample_and_featurise(path, self.backbone, max_frames=self.bundle.max_frames,
+                                        scales=self.bundle.scales, start=start, end=end, device_lock=self._lock)
+        return self._temporal(streamed.frame_features, streamed.sampled, tta, streamed.features_s * 1e3), streamed
 
     # -- stage 3: postprocess -------------------------------------------------------------------
     def postprocess(self, pred: Prediction, sampled: SampledVideo, *, top_k: int) -> dict:
@@ -136,27 +149,34 @@ class SingleVideoClassifier:
         }
 
     def classify_video(self, path: str | os.PathLike, use_tta: bool | None = None, top_k: int | None = None, *,
-                       start: float | None = None, end: float | None = None) -> dict:
+                       start: float | None = None, end: float | None = None, timeline: str | None = None,
+                       timeline_interval: float = 2.0) -> dict:
         """Classify one video file.
 
         Returns a dict with ``label``, ``confidence``, ``top_k`` [{"label", "score"}],
         ``probabilities``, ``members``, ``tta``, ``frames`` (timestamp and attention per sampled
         frame), ``video`` metadata, ``model`` and ``timings_ms`` (decode, features, temporal, total).
-        ``use_tta=None`` uses the bundle's default. Raises ``VideoDecodeError`` for input that is
-        not a decodable video, ``FileNotFoundError``, and ``ValueError`` for bad arguments.
+        ``use_tta=None`` uses the bundle's default. ``timeline`` ("interval" or "shots") adds
+        ``timeline``: per-window predictions (see app.explain.timeline). Raises
+        ``VideoDecodeError`` for input that is not a decodable video, ``FileNotFoundError``, and
+        ``ValueError`` for bad arguments.
         """
         tta = self.bundle.tta_default if use_tta is None else bool(use_tta)
         k = self._check_top_k(top_k)
         t0 = time.perf_counter()
-        streamed = sample_and_featurise(path, self.backbone, max_frames=self.bundle.max_frames,
-                                        scales=self.bundle.scales, start=start, end=end, device_lock=self._lock)
-        pred = self._temporal(streamed.frame_features, streamed.sampled, tta, streamed.features_s * 1e3)
+        pred, streamed = self.predict(path, tta=tta, start=start, end=end)
         result = self.postprocess(pred, streamed.sampled, top_k=k)
         total = (time.perf_counter() - t0) * 1e3
         result["video"]["filename"] = Path(path).name
         # Decoding and features overlap, so decode + features + temporal can exceed the total.
         result["timings_ms"] = {"decode": round(streamed.decode_s * 1e3, 2), "features": round(pred.features_ms, 2),
                                 "temporal": round(pred.temporal_ms, 2), "total": round(total, 2)}
+        if timeline is not None:
+            from app.explain.timeline import timeline as make_timeline
+
+            t1 = time.perf_counter()
+            result["timeline"] = make_timeline(self, path, mode=timeline, interval=timeline_interval, tta=tta)
+            result["timings_ms"]["timeline"] = round((time.perf_counter() - t1) * 1e3, 2)
         return result
 
     def _check_top_k(self, top_k) -> int:

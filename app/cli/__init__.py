@@ -5,9 +5,9 @@ import argparse
 import logging
 import sys
 
-from app.cli import classify, evaluate, extract, inspect, train
+from app.cli import classify, evaluate, explain, extract, inspect, train
 
-COMMANDS = [classify, extract, inspect, train, evaluate]
+COMMANDS = [classify, explain, extract, inspect, train, evaluate]
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -21,6 +21,9 @@ def add_parser(sub) -> None:
     tta.add_argument("--tta", dest="tta", action="store_true", default=None, help="test-time augmentation on")
     tta.add_argument("--no-tta", dest="tta", action="store_false", help="test-time augmentation off")
     p.add_argument("--top-k", type=positive_int, default=None, metavar="K", help="how many labels to list")
+    p.add_argument("--timeline", choices=["interval", "shots"], default=None,
+                   help="also classify windows over the video: fixed intervals or shots")
+    p.add_argument("--interval", type=float, default=2.0, help="window length in seconds for --timeline interval")
     p.add_argument("--json", action="store_true", help="print one JSON object per video (JSON Lines)")
     add_device_options(p)
     p.set_defaults(run=run)
@@ -42,7 +45,8 @@ def run(args) -> int:
         print(f"{'FILE':40} {'LABEL':18} {'CONF':>6}  TOP-K{'':30} {'FRAMES':>6} {'MS':>7}")
     for video in args.videos:
         try:
-            result = clf.classify_video(video, use_tta=args.tta, top_k=args.top_k)
+            result = clf.classify_video(video, use_tta=args.tta, top_k=args.top_k, timeline=args.timeline,
+                                        timeline_interval=args.interval)
         except (VideoDecodeError, OSError, ValueError) as exc:
             failed += 1
             message = str(exc) if Path(video).name in str(exc) else f"{video}: {exc}"
@@ -57,5 +61,7 @@ def run(args) -> int:
             name = video if len(video) <= 40 else "..." + video[-37:]
             print(f"{name:40} {result['label']:18} {result['confidence']:6.3f}  {top:35} "
                   f"{len(result['frames']):6d} {result['timings_ms']['total']:7.0f}")
+            for w in result.get("timeline", {}).get("windows", []):
+                print(f"    {w['start']:8.2f}-{w['end']:8.2f} s  {w['label']:18} {w['confidence']:.3f}")
         sys.stdout.flush()
     return 1 if failed else 0

@@ -6,6 +6,7 @@ from app.video.sampling import (
     VideoMetadata,
     probe,
     sample_frames,
+    sample_plan,
     uniform_timestamps,
 )
 
@@ -16,5 +17,6 @@ __all__ = [
     "VideoMetadata",
     "probe",
     "sample_frames",
+    "sample_plan",
     "uniform_timestamps",
 ]

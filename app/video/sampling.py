@@ -239,11 +239,13 @@ def _run_pass(reader, targets: np.ndarray, *, nominal: float | None, stop: float
     return p
 
 
-def _sample_with(reader_cls, path: Path, max_frames: int, scales: Sequence[float],
-                 start: float | None, end: float | None, transform, on_keep=None) -> tuple[SampledVideo, bool]:
+Plan = Callable[[float, float], Sequence[np.ndarray]]  # (start, end) -> sorted target times per group
+
+
+def _sample_with(reader_cls, path: Path, plan: Plan, start: float | None, end: float | None, transform,
+                 on_keep=None) -> tuple[SampledVideo, bool]:
     """Sample with one reader. Returns the sample and whether the video decoded to clearly less
     than its header declares. Raises VideoDecodeError when a data error cut decoding short."""
-    counts = [max(1, round(max_frames * float(s))) for s in scales]
     window_start = start or 0.0
     reader = reader_cls(path)
     try:
@@ -270,7 +272,9 @@ def _sample_with(reader_cls, path: Path, max_frames: int, scales: Sequence[float
                     f"{path.name}: the segment starts at {window_start:.2f} s but the video ends at {plan_end:.2f} s",
                     code="bad_segment",
                 )
-            merged = np.concatenate([uniform_timestamps(window_start, plan_end, n) for n in counts])
+            groups = [np.asarray(g, dtype=np.float64) for g in plan(window_start, plan_end)]
+            counts = [len(g) for g in groups]
+            merged = np.concatenate(groups) if groups else np.empty(0)
             order = np.argsort(merged, kind="stable")
             generation = object()  # a new pass: frames kept by an earlier one are void
             p = _run_pass(reader, merged[order], nominal=nominal, stop=end, expected_end=plan_end,
@@ -280,7 +284,7 @@ def _sample_with(reader_cls, path: Path, max_frames: int, scales: Sequence[float
             if p.frames_seen == 0:
                 raise ReaderOpenError(_NO_FRAMES)
             shorter = bool((p.target_to_image < 0).any())
-            bin_width = (plan_end - window_start) / max(counts)
+            bin_width = (plan_end - window_start) / max(1, max(counts))
             longer = p.reached_end and p.end > plan_end + bin_width and (end is None or end > plan_end)
             if not (shorter or longer) or passes >= 3:
                 break
@@ -300,6 +304,9 @@ def _sample_with(reader_cls, path: Path, max_frames: int, scales: Sequence[float
         idx = t2i[offset:offset + n]
         offset += n
         scale_indices.append(np.unique(idx[idx >= 0]))
+    if not p.images:
+        raise VideoDecodeError(f"{path.name}: no frame at the requested times (the video ends at {p.end:.2f} s)",
+                               code="bad_segment")
     frames = np.stack(p.images)
     full_scan = p.reached_end and not p.seeked and start is None and end is None
     measured_end = p.end if full_scan else None
@@ -389,8 +396,22 @@ def sample_frames(
     ValueError
         Bad arguments.
     """
-    path = Path(path)
     _check_args(max_frames, scales, start, end, backend)
+    counts = [max(1, round(max_frames * float(s))) for s in scales]
+    return sample_plan(path, lambda s, e: [uniform_timestamps(s, e, n) for n in counts], start=start, end=end,
+                       transform=transform, backend=backend, on_keep=on_keep)
+
+
+def sample_plan(path: str | os.PathLike, plan: Plan, *, start: float | None = None, end: float | None = None,
+                transform: Callable[[np.ndarray], np.ndarray] | None = None, backend: str = "auto",
+                on_keep: Callable[[object, int, np.ndarray], None] | None = None) -> SampledVideo:
+    """Like ``sample_frames``, for any plan: ``plan(start, end)`` returns groups of sorted target
+    times for the span the video really has (it is called again if decoding shows the header was
+    wrong). ``scale_indices[g]`` lists the frames of group g (the frame on screen at each of its
+    targets, repeats removed); targets past the video's end are dropped.
+    """
+    path = Path(path)
+    _check_args(1, (1.0,), start, end, backend)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if not path.is_file():
@@ -402,7 +423,7 @@ def sample_frames(
     fallback: SampledVideo | None = None
     for name in order:
         try:
-            sampled, short = _sample_with(READERS[name], path, max_frames, scales, start, end, transform, on_keep)
+            sampled, short = _sample_with(READERS[name], path, plan, start, end, transform, on_keep)
         except ReaderOpenError as exc:
             problems.append(f"{name}: {exc}")
             continue

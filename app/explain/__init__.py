@@ -1,0 +1,1 @@
+"""Why and when: Grad-CAM explanations of frames, and per-window timelines of long videos."""
