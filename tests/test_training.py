@@ -175,3 +175,27 @@ def test_inspect_command(tiny_manifest, tmp_path, capsys):
     assert "Gaming" in printed and "no problems found" in printed and "duration s" in printed
     for name in ("class_balance.png", "durations.png", "resolutions.png", "feature_tsne.png"):
         assert (tmp_path / "eda" / name).stat().st_size > 1000
+
+
+def test_evaluate_reports_clip_and_video_level(content4, content4_rows, tmp_path, wiring_bundle):
+    rows = pick_clips(content4_rows, "test", 2)
+    lines = []
+    for r in rows:  # each clip as two segments: its first and second half
+        half = float(r["duration_s"]) / 2
+        lines += [f"test,{content4 / r['path']},{r['label']},0,{half:.3f}",
+                  f"test,{content4 / r['path']},{r['label']},{half:.3f},{2 * half - 0.05:.3f}"]
+    manifest = tmp_path / "segments.csv"
+    manifest.write_text("split,path,label,start,end\n" + "\n".join(lines) + "\n")
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--manifest", str(manifest), "--model", str(wiring_bundle), "--out", str(out),
+                 "--no-progress"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["level"] == "clip" and report["n"] == 16
+    video = report["video_level"]
+    assert video["n"] == 8 and set(video["systems"]) == set(report["systems"])
+    # Video level by hand for the ensemble: mean of the two halves' probabilities.
+    by_video = {}
+    for p in report["predictions"]:
+        by_video.setdefault(p["id"].split("#")[0], []).append((p["label"], list(p["probabilities"].values())))
+    hits = [CLASSES[int(np.argmax(np.mean([v for _, v in segs], axis=0)))] == segs[0][0] for segs in by_video.values()]
+    assert video["systems"]["ensemble"]["accuracy"] == pytest.approx(np.mean(hits), abs=1e-9)

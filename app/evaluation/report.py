@@ -6,6 +6,7 @@ the bundle's temperature; ECE is reported before and after), and the mean-pool M
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -91,6 +92,7 @@ def evaluate(bundle: Bundle, fs: FeatureSet, out_dir: str | Path, *, split: str 
         files[f"{name}_reliability"] = plots.reliability_diagram(
             y, {"before calibration": p["raw"], f"after (T={p['temperature']:.2f})": p["probs"]},
             out_dir / f"{name}_reliability.png", f"{label}: reliability (15 bins)")
+    video_level = _video_level(fs, probs, classes)
     predictions = []
     for i, item in enumerate(fs.ids):
         row = {"id": item, "label": classes[y[i]]}
@@ -107,12 +109,40 @@ def evaluate(bundle: Bundle, fs: FeatureSet, out_dir: str | Path, *, split: str 
         "model": {"name": bundle.name, "version": bundle.version, "path": str(bundle.path),
                   "tta_default": bundle.tta_default},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "level": "clip",
         "systems": systems,
+        "video_level": video_level,
         "plots": files,
         "predictions": predictions,
     }
     (out_dir / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     return report
+
+
+def video_of(item_id: str) -> str:
+    """The video an item belongs to: its path, without the ``#start-end`` of a segment."""
+    return item_id.split("#", 1)[0]
+
+
+def _video_level(fs: FeatureSet, probs: dict, classes: list[str]) -> dict | None:
+    """Metrics per video (segments' probabilities averaged), when some video has several segments."""
+    groups: dict[str, list[int]] = {}
+    for i, item in enumerate(fs.ids):
+        groups.setdefault(video_of(item), []).append(i)
+    if all(len(rows) == 1 for rows in groups.values()):
+        return None
+    rows = list(groups.values())
+    labels = [_majority(fs.labels[r].tolist()) for r in rows]
+    return {"n": len(rows), "aggregation": "mean of the segments' probabilities",
+            "systems": {name: classification_metrics(labels, np.stack([p["probs"][r].mean(0) for r in rows]), classes)
+                        for name, p in probs.items()}}
+
+
+def _majority(labels: list[int]) -> int:
+    """The most common label; ties go to the one that comes first."""
+    counts = Counter(labels)
+    top = max(counts.values())
+    return next(label for label in labels if counts[label] == top)
 
 
 def summary_table(report: dict) -> str:
