@@ -14,7 +14,6 @@ checks all of it against the files and fails with a ``BundleError`` naming what 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from safetensors.torch import load_file, save_file
 
 from app.features.backbones import get_spec
 from app.features.preprocessing import Preprocessing
+from app.files import sha256_file
 from app.temporal.model import TemporalClassifier, TemporalConfig
 
 FORMAT = "videoclf-bundle"
@@ -93,14 +93,6 @@ class Bundle:
         return bool(self.meta.get("trained", False))
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def save_bundle(path: str | os.PathLike, *, name: str, classes: list[str], backbone: dict, max_frames: int,
                 scales: list[float], config: TemporalConfig, members: list[tuple[str, TemporalClassifier, dict]],
                 calibration: dict | None = None, inference: dict | None = None, training: dict | None = None,
@@ -118,7 +110,7 @@ def save_bundle(path: str | os.PathLike, *, name: str, classes: list[str], backb
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(state, str(file), metadata={"bundle": name, "member": member_name})
         entries.append({"name": member_name, "file": f"members/{member_name}.safetensors",
-                        "sha256": _sha256(file), "weight": float(info.get("weight", 1.0)),
+                        "sha256": sha256_file(file), "weight": float(info.get("weight", 1.0)),
                         **{k: v for k, v in info.items() if k != "weight"}})
     meta: dict[str, Any] = {
         "format": FORMAT,
@@ -144,7 +136,7 @@ def save_bundle(path: str | os.PathLike, *, name: str, classes: list[str], backb
     if baseline is not None:
         file = path / "baseline.safetensors"
         save_file({k: v.detach().cpu().contiguous() for k, v in baseline.items()}, str(file))
-        meta["baseline"] = {"file": "baseline.safetensors", "sha256": _sha256(file), **(baseline_info or {})}
+        meta["baseline"] = {"file": "baseline.safetensors", "sha256": sha256_file(file), **(baseline_info or {})}
     meta.update(extra or {})
     (path / "bundle.json").write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n")
     return path
@@ -208,7 +200,7 @@ def load_bundle(path: str | os.PathLike, *, load_baseline: bool = False) -> Bund
         file = path / entry.get("file", "")
         if not file.is_file():
             raise BundleError(f"{where}: member {entry.get('name')!r}: file {entry.get('file')!r} is missing")
-        if entry.get("sha256") and _sha256(file) != entry["sha256"]:
+        if entry.get("sha256") and sha256_file(file) != entry["sha256"]:
             raise BundleError(f"{where}: member {entry.get('name')!r}: {entry['file']} does not match its "
                               f"sha256 in bundle.json (changed or corrupt)")
         model = TemporalClassifier(config)

@@ -74,6 +74,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--margin", type=float, default=0.01)
     ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--cache", default="work/selection_cache.jsonl",
+                    help="finished candidates, one JSON per line: a rerun skips them")
     args = ap.parse_args()
     stores = Path(args.stores)
     seeds = list(range(args.seeds))
@@ -81,12 +83,20 @@ def main() -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     study = {"protocol": __doc__.strip().split("\n\n")[1], "seeds": seeds, "margin": args.margin,
              "train_config": train_cfg.to_dict(), "steps": []}
+    cache = Path(args.cache)
     results = {}
+    if cache.exists():
+        for line in cache.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                results[(r["store"], r["size"])] = r
 
     def get(store, size):
         key = (store, size)
         if key not in results:
             results[key] = run_candidate(stores / f"{store}.h5", size, seeds, train_cfg)
+            with open(cache, "a") as f:
+                f.write(json.dumps(results[key]) + "\n")
         return results[key]
 
     frames = [get(s, "small") for s in ("s16", "s32", "s73")]

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from app.bundle import BundleError, default_bundle_dir
-from app.cli.common import add_device_options, fail, positive_int
+from app.cli.common import add_device_options, fail, load_classifier, positive_int
 from app.features.backbones import BackboneUnavailableError
 from app.video import VideoDecodeError
 
@@ -30,11 +30,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from app.classifier import SingleVideoClassifier  # heavy imports only when classifying
-
     try:
-        clf = SingleVideoClassifier(args.model, device=args.device, engine=args.engine,
-                                    backbone_weights=args.backbone_weights)
+        clf = load_classifier(args)
     except (BundleError, BackboneUnavailableError, ValueError) as exc:
         return fail(exc)
     if not clf.bundle.trained:

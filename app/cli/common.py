@@ -37,3 +37,11 @@ def add_device_options(p: argparse.ArgumentParser) -> None:
                    help="backbone engine (default: auto = ONNX Runtime on CPU when available)")
     p.add_argument("--backbone-weights", default=None, metavar="FILE",
                    help="weights file for backbones that need one (efficientnet_v2_s)")
+
+
+def load_classifier(args):
+    """The classifier for --model/--device/--engine/--backbone-weights (imported only when needed)."""
+    from app.classifier import SingleVideoClassifier
+
+    return SingleVideoClassifier(args.model, device=args.device, engine=args.engine,
+                                 backbone_weights=args.backbone_weights)

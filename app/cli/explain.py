@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from app.bundle import BundleError, default_bundle_dir
-from app.cli.common import add_device_options, fail, positive_int
+from app.cli.common import add_device_options, fail, load_classifier, positive_int
 from app.features.backbones import BackboneUnavailableError
 from app.video import VideoDecodeError
 
@@ -25,12 +25,10 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from app.classifier import SingleVideoClassifier
     from app.explain.video import explain_video
 
     try:
-        clf = SingleVideoClassifier(args.model, device=args.device, engine=args.engine,
-                                    backbone_weights=args.backbone_weights)
+        clf = load_classifier(args)
         exp = explain_video(clf, args.video, k=args.k, method=args.method, target=args.target)
     except (BundleError, BackboneUnavailableError, VideoDecodeError, OSError, ValueError) as exc:
         return fail(exc, 1)

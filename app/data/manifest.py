@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.files import sha256_file
 from app.video import VideoDecodeError, VideoMetadata, probe
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".gif", ".ts"}
@@ -240,14 +241,6 @@ def _auto_split(items: list[Item], *, seed: int, val_fraction: float, test_fract
     return [Item(it.row, split_of[it.path], it.path, it.rel, it.label, it.start, it.end) for it in items]
 
 
-def _hash_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _check_media(ds: Dataset, workers: int) -> None:
     files = sorted({it.path for it in ds.items})
 
@@ -255,7 +248,7 @@ def _check_media(ds: Dataset, workers: int) -> None:
         if not f.is_file():
             return f, None, None, "file not found"
         try:
-            return f, _hash_file(f), probe(f), None
+            return f, sha256_file(f), probe(f), None
         except (VideoDecodeError, OSError) as exc:
             return f, None, None, str(exc)
 

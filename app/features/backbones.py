@@ -9,7 +9,6 @@ same arithmetic runs for training, extraction and serving.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import torch
 from torch import nn
 
 from app.features.preprocessing import Preprocessing
+from app.files import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -123,11 +123,7 @@ def _build_v2s(weights: str | None) -> tuple[nn.Module, str]:
 
 
 def _file_id(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
+    return sha256_file(path)[:16]
 
 
 LITE0 = BackboneSpec(
