@@ -161,8 +161,16 @@ class SingleVideoClassifier:
         ``VideoDecodeError`` for input that is not a decodable video, ``FileNotFoundError``, and
         ``ValueError`` for bad arguments.
         """
+        return self.classify_with_frames(path, use_tta, top_k, start=start, end=end, timeline=timeline,
+                                         timeline_interval=timeline_interval)[0]
+
+    def classify_with_frames(self, path: str | os.PathLike, use_tta: bool | None = None, top_k: int | None = None, *,
+                             start: float | None = None, end: float | None = None, timeline: str | None = None,
+                             timeline_interval: float = 2.0) -> tuple[dict, np.ndarray]:
+        """``classify_video``'s result and the (T, S, S, 3) uint8 crops the model saw, one per
+        entry of ``result["frames"]`` (for showing them: decoding once serves both)."""
         tta = self.bundle.tta_default if use_tta is None else bool(use_tta)
-        k = self._check_top_k(top_k)
+        k = self.check_top_k(top_k)
         t0 = time.perf_counter()
         pred, streamed = self.predict(path, tta=tta, start=start, end=end)
         result = self.postprocess(pred, streamed.sampled, top_k=k)
@@ -177,9 +185,12 @@ class SingleVideoClassifier:
             t1 = time.perf_counter()
             result["timeline"] = make_timeline(self, path, mode=timeline, interval=timeline_interval, tta=tta)
             result["timings_ms"]["timeline"] = round((time.perf_counter() - t1) * 1e3, 2)
-        return result
+        sampled = streamed.sampled
+        return result, sampled.frames[sampled.scale_indices[0]]
 
-    def _check_top_k(self, top_k) -> int:
+    def check_top_k(self, top_k) -> int:
+        """``top_k`` as the number of labels to list: None -> min(5, classes); above -> clamped.
+        Raises ValueError for anything but a whole number >= 1."""
         n = len(self.classes)
         if top_k is None:
             return min(5, n)

@@ -69,3 +69,119 @@ def wiring_bundle(tmp_path_factory) -> Path:
                 members=[(f"member_{i}", TemporalClassifier(cfg), {"seed": i}) for i in range(3)],
                 trained=False, notes="freshly initialised members, for wiring tests only")
     return path
+
+
+# -- web layer ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def reviewed_bundle(wiring_bundle, tmp_path_factory) -> Path:
+    """A models/ folder holding a copy of the wiring bundle with a stored evaluation, for dashboard
+    tests: report.json and plots written by the real evaluation code (on random features, so the
+    numbers mean nothing), training histories and curves, dataset counts. Returns the bundle dir."""
+    import json
+    import shutil
+
+    import numpy as np
+
+    from app.bundle import load_bundle
+    from app.evaluation.report import evaluate
+    from app.features.store import FeatureSet
+    from app.training.progress import plot_dashboard
+
+    path = tmp_path_factory.mktemp("models") / "reviewed"
+    shutil.copytree(wiring_bundle, path)
+    meta = json.loads((path / "bundle.json").read_text())
+    classes = meta["classes"]
+    meta["name"] = "reviewed"
+    meta["data"] = {"source": "content4 (test fixture)", "fingerprint": "0" * 64,
+                    "counts": {"train": dict.fromkeys(classes, 9), "val": dict.fromkeys(classes, 3),
+                               "test": dict.fromkeys(classes, 5)}}
+    meta["excluded_members"] = [{"name": "member_1", "seed": 1, "action": "retrained",
+                                 "reason": "validation macro-F1 0.100 is far below the members' median"}]
+    (path / "bundle.json").write_text(json.dumps(meta, indent=2))
+    bundle = load_bundle(path)
+    rng = np.random.default_rng(0)
+    for split, per_class in (("test", 5), ("val", 3)):
+        n, t, d = per_class * len(classes), bundle.max_frames, bundle.config.input_dim
+        labels = np.repeat(np.arange(len(classes)), per_class)
+        features = (rng.normal(size=(n, t, d)) + labels[:, None, None] * 0.05).astype(np.float32)
+        fs = FeatureSet(features, labels, np.full(n, t), np.tile(np.arange(t, dtype=np.float64), (n, 1)),
+                        [f"clips/{classes[y]}/clip{i:02d}.mp4" for i, y in enumerate(labels)], [split] * n,
+                        list(classes), {})
+        evaluate(bundle, fs, path / "report" / ("" if split == "test" else "val"), split=split, source="fixture")
+    training = path / "report" / "training"
+    training.mkdir(parents=True, exist_ok=True)
+    for k in range(len(meta["members"])):
+        history = [{"epoch": e, "lr": 1e-3 / (e + 1), "train_loss": 1.2 / (e + 1), "train_acc": 0.5 + 0.1 * e,
+                    "val_loss": 1.3 / (e + 1), "val_acc": 0.45 + 0.1 * e, "val_f1_macro": 0.4 + 0.1 * e,
+                    "val_f1_per_class": [0.4 + 0.1 * e] * len(classes)} for e in range(4)]
+        (training / f"member_{k}.json").write_text(json.dumps(history))
+        plot_dashboard(history, classes, training / f"member_{k}.png", title=f"member_{k}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def make_web_app(tmp_path_factory, wiring_bundle, reviewed_bundle):
+    """Build apps on the wiring bundle with their own data folder; all are closed after the module.
+
+    Settings default to a small pool (1 worker, queue of 2), eager model loading and no tokens,
+    whatever the environment says; keyword arguments override them.
+    """
+    from app.web import create_app
+
+    apps = []
+
+    def make(**config):
+        cfg = {"MODEL_DIR": str(wiring_bundle), "MODELS_DIR": str(reviewed_bundle.parent),
+               "DATA_DIR": str(tmp_path_factory.mktemp("web-data")), "LOAD_MODEL": "eager",
+               "INFERENCE_WORKERS": 1, "QUEUE_SIZE": 2, "API_TOKEN": "", "DASHBOARD_TOKEN": "",
+               "SYNC_TIMEOUT": 60.0, **config}
+        app = create_app(cfg)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["videoclf.close"]()
+        app.extensions["videoclf.inference"].pool.gate.set()  # release anything a test held
+
+
+def csrf_token(client) -> str:
+    """The CSRF token of the client's session, read from the upload page like a browser would."""
+    import re
+
+    page = client.get("/").get_data(as_text=True)
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+    assert match, "the page carries no CSRF token"
+    return match.group(1)
+
+
+def wait_for_job(get, url: str, timeout: float = 120.0) -> dict:
+    """Poll a job URL with ``get(url) -> (status_code, json)`` until it is done or failed."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, body = get(url)
+        assert status == 200, (status, body)
+        if body["status"] in ("done", "failed"):
+            return body
+        time.sleep(0.1)
+    pytest.fail(f"job {url} did not finish within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def bad_videos(tmp_path_factory, content4, content4_rows) -> dict[str, Path]:
+    """Real broken inputs, each with the error code the decoder gives it."""
+    from tests.videos import write_cv2
+
+    folder = tmp_path_factory.mktemp("bad-videos")
+    text = folder / "notes.mp4"
+    text.write_text("this is not a video\n" * 50)
+    empty = folder / "empty.mp4"
+    empty.write_bytes(b"")
+    zero = write_cv2(folder / "zero.avi", 0, fourcc="MJPG")  # a container without a frame
+    clip = (content4 / content4_rows[0]["path"]).read_bytes()
+    truncated = folder / "truncated.mp4"
+    truncated.write_bytes(clip[: int(len(clip) * 0.6)])
+    return {"not_video": text, "empty": empty, "no_frames": zero, "corrupt": truncated}

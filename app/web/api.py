@@ -1,0 +1,58 @@
+"""The REST API, for programs: classify now, classify as a job, list the models, the OpenAPI document."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+
+from app.web import openapi, reports
+from app.web.auth import require_api_token
+from app.web.inference import get_service
+from app.web.jobs import get_jobs
+
+bp = Blueprint("api", __name__)
+
+
+@bp.before_request
+def _authenticate():
+    if request.endpoint != "api.openapi_document":  # the description of the API is public
+        require_api_token()
+
+
+@bp.post("/classify")
+def classify():
+    """Classify the uploaded ``video`` and answer with the classifier's result (waits for it)."""
+    service = get_service()
+    upload = service.receive(request)
+    result = service.classify_now(upload, current_app.config["SYNC_TIMEOUT"])
+    return jsonify(result)
+
+
+@bp.post("/jobs")
+def create_job():
+    """Queue the uploaded ``video``; 202 with the job's id and where to poll it."""
+    upload = get_service().receive(request)
+    job_id = get_jobs().submit(upload, source="api")
+    url = url_for("api.job_status", job_id=job_id)
+    return jsonify(id=job_id, status="queued", status_url=url), 202, {"Location": url}
+
+
+@bp.get("/jobs/<job_id>")
+def job_status(job_id: str):
+    """A job's status (queued, running, done, failed) with its result or error."""
+    return jsonify(get_jobs().find(job_id))
+
+
+@bp.get("/api/models")
+def models():
+    """The bundles in the models directory with their summary metrics; ``loaded`` marks the served one."""
+    loaded = Path(get_service().model_dir).resolve()
+    found = reports.find_bundles(current_app.config["MODELS_DIR"], loaded)
+    return jsonify(models=[reports.summary(key, path, loaded=path == loaded) for key, path in found.items()])
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI 3.1 description of this API."""
+    cfg = current_app.config
+    return jsonify(openapi.document(max_upload_mb=cfg["MAX_UPLOAD_MB"], token_required=bool(cfg["API_TOKEN"])))

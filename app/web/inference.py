@@ -1,0 +1,187 @@
+"""The classifier of this worker process and the bounded pool that runs it.
+
+``init_app`` loads the model bundle once per process (in a background thread by default, so the
+worker answers /healthz at once and /readyz when the model is in) and starts the inference pool.
+Requests never classify in their own thread: they ``submit`` an ``Upload`` and wait on the
+future (sync API) or leave it to a job.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout  # not the builtin before Python 3.11
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from app.web import metrics, uploads
+from app.web.errors import ModelUnavailable, QueueFull, Timeout, from_exception
+from app.web.pool import InferencePool, PoolClosed, PoolFull
+from app.web.uploads import Upload
+
+log = logging.getLogger(__name__)
+EXTENSION = "videoclf.inference"
+THUMBNAIL_PX = 112
+
+
+class InferenceService:
+    """Holds the ``SingleVideoClassifier`` (once loaded) and the ``InferencePool``."""
+
+    def __init__(self, model_dir: str, device: str | None, pool: InferencePool, retry_after: int,
+                 stats: metrics.Metrics, upload_dir: Path):
+        self.model_dir = model_dir
+        self.upload_dir = upload_dir
+        self.device = device
+        self.pool = pool
+        self.retry_after = retry_after
+        self.stats = stats
+        self.classifier = None
+        self.load_error: str | None = None
+
+    # -- loading --------------------------------------------------------------------------------
+    def load(self) -> None:
+        """Load the bundle (slow: seconds). Records the error instead of raising it."""
+        from app.classifier import SingleVideoClassifier  # torch, ONNX Runtime: only when loading
+
+        t0 = time.perf_counter()
+        try:
+            clf = SingleVideoClassifier(self.model_dir, device=self.device)
+        except Exception as exc:  # BundleError, BackboneUnavailableError, OSError...: all mean "not ready"
+            self.load_error = f"{type(exc).__name__}: {exc}"
+            log.error("could not load the model bundle %s: %s", self.model_dir, self.load_error)
+            return
+        self.classifier = clf
+        log.info("loaded model %s %s from %s in %.1f s (trained: %s)", clf.bundle.name, clf.bundle.version,
+                 self.model_dir, time.perf_counter() - t0, clf.bundle.trained)
+        if not clf.bundle.trained:
+            log.warning("%s is an untrained wiring bundle: its answers mean nothing", self.model_dir)
+
+    @property
+    def ready(self) -> bool:
+        return self.classifier is not None and self.pool.alive
+
+    def require_classifier(self):
+        """The classifier, or ModelUnavailable (503) while it loads or when it failed to load."""
+        if self.classifier is not None:
+            return self.classifier
+        if self.load_error:
+            raise ModelUnavailable("The model could not be loaded, so videos cannot be classified; "
+                                   "the server log says why.")
+        raise ModelUnavailable("The model is still loading; try again in a few seconds.",
+                               headers={"Retry-After": str(self.retry_after)})
+
+    def receive(self, request) -> Upload:
+        """The request's video and options as an Upload (503 first if the model is not there)."""
+        clf = self.require_classifier()
+        return uploads.receive(request, self.upload_dir, clf.check_top_k)
+
+    # -- running --------------------------------------------------------------------------------
+    def submit(self, fn, *args, on_cancel=None) -> Future:
+        """Queue a task on the pool; QueueFull (503 with Retry-After) when it is at capacity."""
+        try:
+            return self.pool.submit(fn, *args, on_cancel=on_cancel)
+        except (PoolFull, PoolClosed) as exc:
+            self.stats.rejected.inc()
+            raise QueueFull(f"The server is busy ({exc}); try again in a few seconds.",
+                            headers={"Retry-After": str(self.retry_after)}) from None
+
+    def classify(self, upload: Upload, *, frames: bool = False) -> dict:
+        """Classify one upload (in a pool thread). ``frames`` adds JPEG thumbnails of the sampled frames."""
+        clf = self.require_classifier()
+        t0 = time.perf_counter()
+        outcome = "error"
+        try:
+            if frames:
+                result = _classify_with_thumbnails(clf, upload)
+            else:
+                result = clf.classify_video(upload.path, use_tta=upload.tta, top_k=upload.top_k)
+            outcome = "ok"
+        except Exception as exc:
+            outcome = getattr(exc, "code", None) or type(exc).__name__
+            raise
+        finally:
+            self.stats.observe_inference(time.perf_counter() - t0, outcome)
+        result["video"]["filename"] = upload.filename  # not the private temp name
+        return result
+
+    def classify_and_discard(self, upload: Upload) -> dict:
+        """``classify``, then delete the upload whatever happened (the sync API's task)."""
+        try:
+            return self.classify(upload)
+        finally:
+            upload.discard()
+
+    def classify_now(self, upload: Upload, timeout: float) -> dict:
+        """Classify on the pool and wait up to ``timeout`` seconds (the sync API).
+
+        Raises QueueFull, Timeout (504; the task is cancelled if it has not started) or the
+        ApiError for what went wrong with the video. The upload is deleted in every case.
+        """
+        try:
+            future = self.submit(self.classify_and_discard, upload, on_cancel=upload.discard)
+        except BaseException:
+            upload.discard()
+            raise
+        try:
+            return future.result(timeout=timeout)
+        except FutureTimeout:
+            future.cancel()
+            raise Timeout(f"Classifying this video took longer than {timeout:g} s; "
+                          "for long videos submit a job (POST /jobs) instead.") from None
+        except Exception as exc:
+            raise from_exception(exc, filename=upload.filename, temp_name=upload.path.name) from None
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def _classify_with_thumbnails(clf, upload: Upload) -> dict:
+    """``classify_video``'s result plus ``thumbnails``, one JPEG data URI per entry of ``frames``.
+
+    The page shows every class as a bar, so all of them are the top-k unless asked otherwise.
+    """
+    result, frames = clf.classify_with_frames(upload.path, use_tta=upload.tta, top_k=upload.top_k or len(clf.classes))
+    result["thumbnails"] = thumbnails(frames)
+    return result
+
+
+def thumbnails(frames, size: int = THUMBNAIL_PX) -> list[str]:
+    """JPEG data URIs of (N, H, W, 3) uint8 RGB frames, ``size`` pixels on the long side."""
+    import cv2  # only for the UI's frame strip
+
+    out = []
+    for frame in frames:
+        h, w = frame.shape[:2]
+        scale = size / max(h, w)
+        small = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
+        out.append("data:image/jpeg;base64," + base64.b64encode(jpeg.tobytes()).decode("ascii") if ok else "")
+    return out
+
+
+def init_app(app: Flask) -> InferenceService:
+    """Start the pool and load the model (eagerly or in the background, per LOAD_MODEL)."""
+    cfg = app.config
+    pool = InferencePool(cfg["INFERENCE_WORKERS"], cfg["QUEUE_SIZE"])
+    stats = metrics.get_metrics(app)
+    service = InferenceService(cfg["MODEL_DIR"], cfg["DEVICE"], pool, cfg["RETRY_AFTER"], stats,
+                               uploads.prepare_dir(cfg["UPLOAD_DIR"]))
+    stats.watch(service)
+    app.extensions[EXTENSION] = service
+    if cfg["LOAD_MODEL"] == "eager":
+        service.load()
+        if service.load_error:
+            pool.close()
+            raise RuntimeError(f"cannot serve: the model bundle {cfg['MODEL_DIR']} did not load "
+                               f"({service.load_error}); set VIDEOCLF_MODEL to a bundle directory")
+    else:
+        threading.Thread(target=service.load, name="model-loader", daemon=True).start()
+    return service
+
+
+def get_service(app: Flask | None = None) -> InferenceService:
+    """The InferenceService of ``app`` (default: the current app)."""
+    return (app or current_app).extensions[EXTENSION]

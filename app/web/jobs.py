@@ -1,0 +1,202 @@
+"""Asynchronous classification jobs: submit, run on the inference pool, record in the JobStore.
+
+A job's upload is deleted as soon as it has run (before its result is visible, so a client that
+sees ``done`` never finds the file). At start-up the jobs of processes that died are taken over:
+re-queued when their upload is still there, failed with a plain message when it is not; stray
+uploads of dead processes are removed.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from app.web.errors import ApiError, NotFound, from_exception
+from app.web.inference import InferenceService, get_service
+from app.web.jobstore import JobStore
+from app.web.uploads import PREFIX, Upload
+
+log = logging.getLogger(__name__)
+EXTENSION = "videoclf.jobs"
+_JOB_ID = re.compile(r"^[0-9a-f]{32}$")  # uuid4().hex
+_LIVE_TOKENS: set[str] = set()  # owners alive in this process (one per app; tests run several)
+
+
+class Jobs:
+    """Job submission and execution for one app."""
+
+    def __init__(self, store: JobStore, service: InferenceService, upload_dir: Path, ttl_s: float):
+        self.store = store
+        self.service = service
+        self.upload_dir = upload_dir
+        self.ttl_s = ttl_s
+        self.owner = f"{os.getpid()}:{secrets.token_hex(8)}"
+        _LIVE_TOKENS.add(self.owner)
+
+    def submit(self, upload: Upload, *, source: str, frames: bool = False) -> str:
+        """Record a queued job for ``upload`` and queue it; returns the job id.
+
+        The job owns the upload from here. Raises QueueFull (the job is not kept, the upload is
+        deleted) when the pool is at capacity.
+        """
+        self.store.purge(self.ttl_s)
+        job_id = uuid.uuid4().hex
+        self.store.create(job_id, source=source, filename=upload.filename,
+                          options={**upload.options(), "frames": frames}, upload_path=str(upload.path),
+                          owner=self.owner)
+        try:
+            self.service.submit(self._run, job_id, upload, frames)
+        except BaseException:
+            self.store.delete(job_id)
+            upload.discard()
+            raise
+        return job_id
+
+    def _run(self, job_id: str, upload: Upload, frames: bool) -> None:
+        try:
+            if not self.store.mark_running(job_id, self.owner):
+                log.warning("job %s was taken over by another process; not running it here", job_id)
+                return  # its upload now belongs to the new owner
+            try:
+                result = self.service.classify(upload, frames=frames)
+            except Exception as exc:
+                upload.discard()
+                err = from_exception(exc, filename=upload.filename, temp_name=upload.path.name)
+                self.store.mark_failed(job_id, self.owner, {**err.to_dict(), "status": err.status})
+            else:
+                upload.discard()  # before the result shows: a client that sees "done" finds no file
+                self.store.mark_done(job_id, self.owner, result)
+        except Exception:  # the store itself failed (disk full, locked): keep the pool thread alive
+            log.exception("job %s could not be recorded", job_id)
+            upload.discard()
+
+    def find(self, job_id: str, *, source: str | None = None) -> dict:
+        """The public view of a job: id, status, times, options, and result or error.
+
+        Raises NotFound (404) for an unknown id, or one from another ``source`` when given (the
+        page's status URL must not show API jobs, which may sit behind the API token).
+        """
+        job = self.store.get(job_id) if _JOB_ID.match(job_id) else None
+        if job is None or (source is not None and job["source"] != source):
+            raise NotFound(f"There is no job with this id (finished jobs are kept for {self.ttl_s / 3600:g} hours).")
+        out = {"id": job["id"], "status": job["status"], "filename": job["filename"],
+               "options": job["options"], "created": _iso(job["created"]), "started": _iso(job["started"]),
+               "finished": _iso(job["finished"])}
+        if job["status"] == "done":
+            out["result"] = job["result"]
+        elif job["status"] == "failed":
+            out["error"] = job["error"]
+        return out
+
+    # -- start-up -------------------------------------------------------------------------------
+    def recover(self) -> dict[str, int]:
+        """Take over the unfinished jobs of dead processes and delete their stray uploads."""
+        counts = {"requeued": 0, "failed": 0}
+        for job in self.store.unfinished():
+            if _owner_alive(job["owner"], job["owner_since"]) or not self.store.claim(job["id"], job["owner"],
+                                                                                       self.owner):
+                continue
+            path = Path(job["upload_path"]) if job["upload_path"] else None
+            if path is None or not path.is_file():
+                self.store.mark_failed(job["id"], self.owner, {
+                    "code": "interrupted", "status": 500,
+                    "message": "The server restarted before this video was classified, and its upload is gone; "
+                               "please submit it again."})
+                counts["failed"] += 1
+                continue
+            opts = job["options"]
+            upload = Upload(path, job["filename"], opts.get("tta"), opts.get("top_k"))
+            try:
+                self.service.submit(self._run, job["id"], upload, bool(opts.get("frames")))
+                counts["requeued"] += 1
+            except ApiError as err:
+                upload.discard()
+                self.store.mark_failed(job["id"], self.owner, {**err.to_dict(), "status": err.status})
+                counts["failed"] += 1
+        self._remove_stray_uploads()
+        if any(counts.values()):
+            log.warning("jobs left by a previous process: %(requeued)d queued again, %(failed)d failed", counts)
+        return counts
+
+    def _remove_stray_uploads(self) -> None:
+        keep = {j["upload_path"] for j in self.store.unfinished() if j["upload_path"]}
+        for path in self.upload_dir.glob(f"{PREFIX}*"):
+            if str(path) in keep:
+                continue
+            try:
+                pid = int(path.name[len(PREFIX):].split("-", 1)[0])
+                written = path.stat().st_mtime
+            except (ValueError, OSError):
+                continue
+            started = _process_started(pid)
+            if started is None or started > written:  # its writer has died (or the pid was reused)
+                path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        _LIVE_TOKENS.discard(self.owner)
+
+
+def _iso(t: float | None) -> str | None:
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds") if t else None
+
+
+def _process_started(pid: int) -> float | None:
+    """When process ``pid`` started (epoch seconds), or None if there is no such process.
+
+    Uses /proc where there is one (so a reused pid is told apart); elsewhere only whether it exists.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])  # field 22, starttime, after "pid (comm)"
+        with open("/proc/stat") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith("btime "))
+        # A second early, for clock adjustments since boot: errs towards "alive" and "keep the file".
+        return boot + ticks / os.sysconf("SC_CLK_TCK") - 1.0
+    except FileNotFoundError:
+        if Path("/proc/self/stat").exists():
+            return None  # /proc works and this pid is not in it
+    except (OSError, ValueError, IndexError, StopIteration):
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return 0.0
+
+
+def _owner_alive(owner: str | None, since: float | None) -> bool:
+    if not owner:
+        return False
+    pid_text, _, _ = owner.partition(":")
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return owner in _LIVE_TOKENS
+    started = _process_started(pid)
+    return started is not None and (since is None or started <= since)
+
+
+def init_app(app: Flask) -> Jobs:
+    """Open the job store (VIDEOCLF_DB), take over jobs of dead processes, purge old ones."""
+    cfg = app.config
+    jobs = Jobs(JobStore(cfg["DATABASE"]), get_service(app), Path(cfg["UPLOAD_DIR"]),
+                cfg["JOB_TTL_HOURS"] * 3600)
+    app.extensions[EXTENSION] = jobs
+    jobs.store.purge(jobs.ttl_s)
+    jobs.recover()
+    return jobs
+
+
+def get_jobs(app: Flask | None = None) -> Jobs:
+    """The Jobs of ``app`` (default: the current app)."""
+    return (app or current_app).extensions[EXTENSION]

@@ -1,0 +1,140 @@
+"""The OpenAPI 3.1 document of the REST API (served at /openapi.json)."""
+from __future__ import annotations
+
+import app
+from app.web.errors import DECODE_STATUS
+
+
+def _error(description: str, codes: list[str], *, retry_after: bool = False) -> dict:
+    response = {"description": f"{description} Codes: {', '.join(codes)}.",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    if retry_after:
+        response["headers"] = {"Retry-After": {"description": "seconds to wait before trying again",
+                                               "schema": {"type": "integer"}}}
+    return response
+
+
+def _decode_codes(status: int) -> list[str]:
+    return [code for code, s in DECODE_STATUS.items() if s == status]
+
+
+def _upload_errors(max_upload_mb: float) -> dict:
+    return {
+        "400": _error("Missing file or bad field.", ["missing_file", "bad_field", "bad_request"]
+                      + _decode_codes(400)),
+        "401": _error("Missing or wrong bearer token (only when the server has one).", ["unauthorized"]),
+        "413": _error(f"The upload is larger than the server's limit ({max_upload_mb:g} MB).", ["upload_too_large"]),
+        "415": _error("The file is not a video (checked by decoding it, not by its name).", _decode_codes(415)),
+        "422": _error("A video that cannot be used: no decodable frames, truncated or corrupt, absurd size.",
+                      _decode_codes(422)),
+        "503": _error("The queue is full, or the model is not loaded yet.", ["queue_full", "model_unavailable"],
+                      retry_after=True),
+    }
+
+
+def _schemas() -> dict:
+    score = {"type": "object", "required": ["label", "score"],
+             "properties": {"label": {"type": "string"}, "score": {"type": "number"}}}
+    probabilities = {"type": "object", "additionalProperties": {"type": "number"},
+                     "description": "probability per class, in the model's class order"}
+    return {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string", "description": "plain words"},
+                           "status": {"type": "integer", "description": "HTTP status (in failed jobs)"}}}}},
+        "Classification": {
+            "type": "object",
+            "required": ["label", "predicted_label", "confidence", "uncertain", "top_k", "probabilities", "members",
+                         "tta", "frames", "video", "model", "timings_ms"],
+            "properties": {
+                "label": {"type": "string", "description": "the answer, or 'uncertain' below the abstain threshold"},
+                "predicted_label": {"type": "string"},
+                "confidence": {"type": "number"},
+                "uncertain": {"type": "boolean"},
+                "top_k": {"type": "array", "items": score},
+                "probabilities": probabilities,
+                "members": {"type": "array", "items": {"type": "object", "properties": {
+                    "name": {"type": "string"}, "label": {"type": "string"}, "confidence": {"type": "number"},
+                    "probabilities": probabilities}}},
+                "tta": {"type": "object", "properties": {"enabled": {"type": "boolean"},
+                                                         "views": {"type": "array", "items": {"type": "string"}}}},
+                "frames": {"type": "array", "items": {"type": "object", "properties": {
+                    "index": {"type": "integer"}, "timestamp": {"type": "number", "description": "seconds"},
+                    "attention": {"type": "number"}}}},
+                "video": {"type": "object", "description": "duration, fps, width, height, frame_count, codec, "
+                                                           "warnings, filename..."},
+                "model": {"type": "object", "description": "name, version, backbone, engine, device, trained..."},
+                "timings_ms": {"type": "object", "properties": {k: {"type": "number"} for k in
+                                                                ("decode", "features", "temporal", "total")}},
+            }},
+        "Job": {"type": "object", "required": ["id", "status"], "properties": {
+            "id": {"type": "string"}, "status": {"enum": ["queued", "running", "done", "failed"]},
+            "filename": {"type": "string"}, "options": {"type": "object"},
+            "created": {"type": "string", "format": "date-time"},
+            "started": {"type": ["string", "null"], "format": "date-time"},
+            "finished": {"type": ["string", "null"], "format": "date-time"},
+            "result": {"$ref": "#/components/schemas/Classification"},
+            "error": {"$ref": "#/components/schemas/Error/properties/error"}}},
+        "Upload": {"type": "object", "required": ["video"], "properties": {
+            "video": {"type": "string", "contentMediaType": "application/octet-stream",
+                      "description": "the video file (any container and codec the decoders read)"},
+            "tta": {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no", "on", "off"],
+                    "description": "test-time augmentation; default: the model's choice"},
+            "top_k": {"type": "integer", "minimum": 1, "description": "how many labels to list (default 5, "
+                                                                       "at most the number of classes)"}}},
+    }
+
+
+def document(*, max_upload_mb: float, token_required: bool) -> dict:
+    """The OpenAPI document; ``token_required`` says whether the bearer token applies to this server."""
+    upload_body = {"required": True, "content": {"multipart/form-data": {
+        "schema": {"$ref": "#/components/schemas/Upload"}}}}
+    json_of = lambda ref: {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}  # noqa: E731
+    secured = [{"bearer": []}] if token_required else []
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "videoclf", "version": app.__version__,
+                 "description": "Upload a video, get its category with calibrated probabilities, the ensemble "
+                                "members' votes and the model's attention over time."},
+        "components": {"schemas": _schemas(),
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": {
+            "/classify": {"post": {
+                "summary": "Classify one video and wait for the answer", "operationId": "classify",
+                "security": secured, "requestBody": upload_body,
+                "responses": {"200": {"description": "the classification", "content": json_of("Classification")},
+                              **_upload_errors(max_upload_mb),
+                              "504": _error("Classifying took longer than the server waits.", ["timeout"])}}},
+            "/jobs": {"post": {
+                "summary": "Queue one video for classification", "operationId": "createJob",
+                "security": secured, "requestBody": upload_body,
+                "responses": {"202": {"description": "queued; poll status_url",
+                                      "headers": {"Location": {"schema": {"type": "string"}}},
+                                      "content": {"application/json": {"schema": {"type": "object", "properties": {
+                                          "id": {"type": "string"}, "status": {"const": "queued"},
+                                          "status_url": {"type": "string"}}}}}},
+                              **{k: v for k, v in _upload_errors(max_upload_mb).items() if k in
+                                 ("400", "401", "413", "503")}}}},
+            "/jobs/{job_id}": {"get": {
+                "summary": "A job's status, with its result or error", "operationId": "getJob", "security": secured,
+                "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the job (a failed job carries the error the video got)",
+                                      "content": json_of("Job")},
+                              "401": _error("Missing or wrong bearer token.", ["unauthorized"]),
+                              "404": _error("No such job (or it expired).", ["not_found"])}}},
+            "/api/models": {"get": {
+                "summary": "Model bundles and their summary metrics", "operationId": "listModels",
+                "security": secured,
+                "responses": {"200": {"description": "bundles; loaded marks the one this server answers with",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              "401": _error("Missing or wrong bearer token.", ["unauthorized"])}}},
+            "/healthz": {"get": {"summary": "Liveness", "operationId": "healthz", "security": [],
+                                 "responses": {"200": {"description": "the process answers"}}}},
+            "/readyz": {"get": {"summary": "Readiness: the model is loaded", "operationId": "readyz", "security": [],
+                                "responses": {"200": {"description": "ready"},
+                                              "503": {"description": "loading, or failed to load"}}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics", "security": secured,
+                                 "responses": {"200": {"description": "Prometheus text format",
+                                                       "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        },
+    }

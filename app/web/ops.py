@@ -1,0 +1,42 @@
+"""Endpoints for operators and their tools: liveness, readiness, Prometheus metrics.
+
+These never touch the inference pool's threads, so they answer while videos are classified.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from app.web.auth import require_api_token
+from app.web.inference import get_service
+from app.web.metrics import get_metrics
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """Alive: the process answers HTTP."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    """Ready: the model is loaded and the inference pool runs (503 otherwise)."""
+    service = get_service()
+    pool = service.pool
+    body = {"ready": service.ready,
+            "queue": {"depth": pool.depth, "running": pool.running, "capacity": pool.capacity}}
+    if service.ready:
+        bundle = service.classifier.bundle
+        body["model"] = {"name": bundle.name, "version": bundle.version, "trained": bundle.trained}
+        return jsonify(body)
+    body["reason"] = ("the model failed to load (see the server log)" if service.load_error
+                      else "the model is loading" if pool.alive else "the inference pool is stopped")
+    return jsonify(body), 503
+
+
+@bp.get("/metrics")
+def metrics():
+    """Prometheus text format (behind the API token when one is configured)."""
+    require_api_token()
+    return get_metrics(current_app).render()

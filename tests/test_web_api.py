@@ -1,0 +1,187 @@
+"""POST /classify through Flask's test client: answers, options, and every error status.
+
+The app runs the tiny wiring bundle (weights don't matter for wiring; answers are checked against
+the classifier called directly). Broken inputs are real files; the full queue is a real pool with
+its start gate held.
+"""
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+
+from tests.conftest import pick_clips
+
+
+@pytest.fixture(scope="module")
+def app(make_web_app):
+    return make_web_app(INFERENCE_WORKERS=1, QUEUE_SIZE=1)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def clips(content4, content4_rows):
+    return [content4 / r["path"] for r in pick_clips(content4_rows, "test", 1)]
+
+
+@pytest.fixture
+def uploads(app):
+    """The upload folder; every test must leave it empty."""
+    folder = app.extensions["videoclf.inference"].upload_dir
+    yield folder
+    deadline = time.monotonic() + 10
+    while any(folder.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(folder.iterdir()), f"uploads left behind: {list(folder.iterdir())}"
+
+
+def post_video(client, path, name=None, **fields):
+    data = {"video": (io.BytesIO(path.read_bytes()), name or path.name), **fields}
+    return client.post("/classify", data=data, content_type="multipart/form-data")
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.is_json
+    body = response.get_json()
+    assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
+    text = response.get_data(as_text=True)
+    assert "Traceback" not in text and 'File "' not in text and "vc-" not in text
+    return body["error"]
+
+
+def test_classify_answers_like_the_classifier(app, client, clips, uploads):
+    clf = app.extensions["videoclf.inference"].classifier
+    response = post_video(client, clips[2], name="my holiday.mp4")
+    assert response.status_code == 200 and response.is_json
+    r = response.get_json()
+    assert set(r) >= {"label", "confidence", "top_k", "probabilities", "members", "tta", "frames", "video", "model",
+                      "timings_ms"}
+    direct = clf.classify_video(clips[2])
+    assert r["probabilities"] == direct["probabilities"]  # the same answer as the library gives
+    assert r["label"] == direct["label"] and r["top_k"] == direct["top_k"]
+    assert r["video"]["filename"] == "my holiday.mp4"  # the client's name, not the private copy's
+    assert r["model"]["name"] == "wiring" and r["tta"]["enabled"] is False
+    assert len(r["frames"]) == 16 and r["timings_ms"]["total"] > 0
+
+
+def test_tta_and_top_k_fields(client, clips, uploads):
+    r = post_video(client, clips[0], tta="true", top_k="2").get_json()
+    assert r["tta"]["enabled"] is True and r["tta"]["views"] == ["original", "reverse", "speed_up", "slow_down"]
+    assert len(r["top_k"]) == 2
+    r = post_video(client, clips[0], tta="off", top_k="").get_json()  # empty top_k: the default
+    assert r["tta"]["enabled"] is False and len(r["top_k"]) == 4
+
+
+@pytest.mark.parametrize("fields,field", [({"tta": "maybe"}, "tta"), ({"top_k": "abc"}, "top_k"),
+                                          ({"top_k": "0"}, "top_k"), ({"top_k": "-1"}, "top_k"),
+                                          ({"top_k": "1.5"}, "top_k")])
+def test_bad_fields_are_400(client, clips, uploads, fields, field):
+    err = assert_error(post_video(client, clips[0], **fields), 400, "bad_field")
+    assert err["message"].startswith(field)
+
+
+@pytest.mark.parametrize("data", [{}, {"file": (io.BytesIO(b"abc"), "a.mp4")}, {"video": (io.BytesIO(b""), "")}])
+def test_missing_file_is_400(client, uploads, data):
+    err = assert_error(client.post("/classify", data=data, content_type="multipart/form-data"), 400, "missing_file")
+    assert "'video'" in err["message"]
+
+
+def test_a_body_that_is_not_a_form_is_400(client, uploads):
+    assert_error(client.post("/classify", data=b"\x00\x01", content_type="application/octet-stream"), 400,
+                 "missing_file")
+
+
+@pytest.mark.parametrize("kind,status", [("not_video", 415), ("empty", 400), ("no_frames", 422), ("corrupt", 422)])
+def test_broken_videos_get_their_status(client, bad_videos, uploads, kind, status):
+    err = assert_error(post_video(client, bad_videos[kind]), status, kind)
+    if kind != "no_frames":
+        assert bad_videos[kind].name in err["message"]  # named as the client named it
+
+
+def test_content_is_checked_by_decoding_not_by_name(client, clips, bad_videos, uploads):
+    assert post_video(client, clips[0], name="holiday.txt").status_code == 200
+    assert_error(post_video(client, bad_videos["not_video"], name="real.mp4"), 415, "not_video")
+
+
+def test_too_large_is_413(app, client, clips, uploads, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 20_000)
+    monkeypatch.setitem(app.config, "MAX_UPLOAD_MB", 20_000 / 2**20)
+    assert clips[0].stat().st_size > 20_000
+    err = assert_error(post_video(client, clips[0]), 413, "upload_too_large")
+    assert "larger than this server accepts" in err["message"]
+
+
+def test_wrong_method_and_unknown_path(client):
+    response = client.get("/classify")
+    assert_error(response, 405, "method_not_allowed")
+    assert "POST" in response.headers["Allow"]
+    assert_error(client.get("/no/such/thing"), 404, "not_found")
+
+
+def test_bearer_token(app, client, clips, uploads, monkeypatch):
+    monkeypatch.setitem(app.config, "API_TOKEN", "s3cret-token")
+    response = post_video(client, clips[0])
+    assert_error(response, 401, "unauthorized")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert_error(client.get("/api/models", headers={"Authorization": "Bearer wrong"}), 401, "unauthorized")
+    assert_error(client.get("/jobs/" + "0" * 32), 401, "unauthorized")
+    assert_error(client.get("/metrics"), 401, "unauthorized")
+    ok = {"Authorization": "Bearer s3cret-token"}
+    assert client.get("/api/models", headers=ok).status_code == 200
+    assert client.get("/metrics", headers=ok).status_code == 200
+    data = {"video": (io.BytesIO(clips[0].read_bytes()), "a.mp4")}
+    assert client.post("/classify", data=data, headers=ok).status_code == 200
+    for public in ("/healthz", "/readyz", "/openapi.json"):  # probes and the API's description stay open
+        assert client.get(public).status_code == 200
+
+
+def test_full_queue_is_503_with_retry_after(app, client, clips, uploads):
+    pool = app.extensions["videoclf.inference"].pool
+    assert pool.capacity == 2
+    pool.gate.clear()  # hold the worker: accepted videos stay in the pool
+    try:
+        held = [client.post("/jobs", data={"video": (io.BytesIO(clips[i].read_bytes()), clips[i].name)})
+                for i in range(2)]
+        assert [r.status_code for r in held] == [202, 202]
+        response = post_video(client, clips[2])
+        err = assert_error(response, 503, "queue_full")
+        assert int(response.headers["Retry-After"]) >= 1 and "busy" in err["message"]
+        assert_error(client.post("/jobs", data={"video": (io.BytesIO(clips[3].read_bytes()), "d.mp4")}), 503,
+                     "queue_full")
+        assert len(list(uploads.iterdir())) == 2  # the refused uploads are already gone
+        ready = client.get("/readyz")  # probes answer while the pool is full
+        assert ready.status_code == 200 and ready.get_json()["queue"] == {"depth": 2, "running": 0, "capacity": 2}
+    finally:
+        pool.gate.set()
+    for r in held:
+        url = r.get_json()["status_url"]
+        deadline = time.monotonic() + 60
+        while client.get(url).get_json()["status"] not in ("done", "failed") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.get(url).get_json()["status"] == "done"
+    assert post_video(client, clips[2]).status_code == 200  # room again
+
+
+def test_sync_timeout_is_504_and_the_upload_still_goes(app, client, clips, uploads, monkeypatch):
+    monkeypatch.setitem(app.config, "SYNC_TIMEOUT", 0.3)
+    pool = app.extensions["videoclf.inference"].pool
+    pool.gate.clear()
+    try:
+        err = assert_error(post_video(client, clips[0]), 504, "timeout")
+        assert "POST /jobs" in err["message"]
+        assert len(list(uploads.iterdir())) == 1
+    finally:
+        pool.gate.set()  # the cancelled task is dropped and its upload deleted (checked by ``uploads``)
+
+
+def test_server_failure_is_a_json_500_without_details(app, client, clips, tmp_path, monkeypatch):
+    service = app.extensions["videoclf.inference"]
+    monkeypatch.setattr(service, "upload_dir", tmp_path / "gone")  # the upload cannot be written
+    err = assert_error(post_video(client, clips[0]), 500, "internal")
+    assert "gone" not in err["message"]

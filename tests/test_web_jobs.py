@@ -1,0 +1,128 @@
+"""POST /jobs and GET /jobs/<id>: results in a real SQLite file, failures, restarts, cleanup."""
+from __future__ import annotations
+
+import io
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import pick_clips, wait_for_job
+
+
+@pytest.fixture(scope="module")
+def app(make_web_app):
+    return make_web_app()
+
+
+@pytest.fixture(scope="module")
+def clips(content4, content4_rows):
+    return [content4 / r["path"] for r in pick_clips(content4_rows, "test", 1)]
+
+
+def submit(client, path: Path, **fields):
+    return client.post("/jobs", data={"video": (io.BytesIO(path.read_bytes()), path.name), **fields})
+
+
+def poll(client):
+    def get(url):
+        r = client.get(url)
+        return r.status_code, r.get_json()
+    return get
+
+
+def upload_dir(app) -> Path:
+    return Path(app.config["UPLOAD_DIR"])
+
+
+def test_job_lifecycle_and_result(app, clips):
+    client = app.test_client()
+    response = submit(client, clips[1], top_k="3", tta="true")
+    assert response.status_code == 202
+    body = response.get_json()
+    assert set(body) == {"id", "status", "status_url"} and body["status"] == "queued"
+    assert response.headers["Location"] == body["status_url"] == f"/jobs/{body['id']}"
+    job = wait_for_job(poll(client), body["status_url"])
+    assert job["status"] == "done" and job["id"] == body["id"]
+    assert job["options"] == {"tta": True, "top_k": 3, "frames": False}
+    assert job["created"] <= job["started"] <= job["finished"]
+    result = job["result"]
+    assert len(result["top_k"]) == 3 and result["tta"]["enabled"] is True
+    direct = app.extensions["videoclf.inference"].classifier.classify_video(clips[1], use_tta=True, top_k=3)
+    assert result["probabilities"] == direct["probabilities"]
+    assert result["video"]["filename"] == clips[1].name and "thumbnails" not in result
+    assert not any(upload_dir(app).iterdir())  # finished uploads are deleted
+    with sqlite3.connect(app.config["DATABASE"]) as db:  # a real database file holds it
+        status, stored = db.execute("SELECT status, upload_path FROM jobs WHERE id = ?", (body["id"],)).fetchone()
+    assert (status, stored) == ("done", None)
+
+
+def test_failed_job_carries_the_error(app, bad_videos):
+    client = app.test_client()
+    response = submit(client, bad_videos["corrupt"])
+    assert response.status_code == 202  # accepted: the content is only known by decoding it
+    job = wait_for_job(poll(client), response.get_json()["status_url"])
+    assert job["status"] == "failed" and "result" not in job
+    assert job["error"]["code"] == "corrupt" and job["error"]["status"] == 422
+    assert job["error"]["message"].startswith("truncated.mp4: the video is truncated or corrupt")
+    assert not any(upload_dir(app).iterdir())
+
+
+def test_bad_fields_are_refused_before_queueing(app, clips):
+    client = app.test_client()
+    response = submit(client, clips[0], top_k="many")
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "bad_field"
+    response = client.post("/jobs", data={})
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "missing_file"
+    with sqlite3.connect(app.config["DATABASE"]) as db:
+        assert db.execute("SELECT COUNT(*) FROM jobs WHERE status = 'queued'").fetchone()[0] == 0
+    assert not any(upload_dir(app).iterdir())
+
+
+@pytest.mark.parametrize("job_id", ["0" * 32, "not-a-job", "../../etc/passwd"])
+def test_unknown_job_is_404(app, job_id):
+    response = app.test_client().get(f"/jobs/{job_id}")
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
+def test_jobs_survive_a_restart_and_unfinished_ones_are_taken_over(make_web_app, clips, tmp_path):
+    """A first server finishes one job and holds another queued when it goes away; a second
+    server on the same database shows the first and runs the second."""
+    settings = {"DATABASE": str(tmp_path / "jobs.sqlite3"), "UPLOAD_DIR": str(tmp_path / "uploads")}
+    first = make_web_app(**settings)
+    client = first.test_client()
+    done_id = submit(client, clips[0]).get_json()["id"]
+    done = wait_for_job(poll(client), f"/jobs/{done_id}")
+    assert done["status"] == "done"
+    first.extensions["videoclf.inference"].pool.gate.clear()
+    held_id = submit(client, clips[3]).get_json()["id"]
+    assert client.get(f"/jobs/{held_id}").get_json()["status"] == "queued"
+    stray = tmp_path / "uploads" / "vc-999999999-stray.mp4"  # left by a process that died (no such pid)
+    stray.write_bytes(b"x")
+    first.extensions["videoclf.close"]()  # the first server is gone (its held task never runs)
+
+    second = make_web_app(**settings)
+    client = second.test_client()
+    assert client.get(f"/jobs/{done_id}").get_json() == done  # stored result, unchanged
+    taken = wait_for_job(poll(client), f"/jobs/{held_id}")
+    assert taken["status"] == "done" and taken["result"]["video"]["filename"] == clips[3].name
+    assert not stray.exists() and not any((tmp_path / "uploads").iterdir())
+
+    first.extensions["videoclf.inference"].pool.gate.set()  # the old task wakes up and must not interfere
+    time.sleep(0.5)
+    assert client.get(f"/jobs/{held_id}").get_json() == taken
+
+
+def test_a_job_whose_upload_is_gone_fails_plainly_after_a_restart(make_web_app, clips, tmp_path):
+    settings = {"DATABASE": str(tmp_path / "jobs.sqlite3"), "UPLOAD_DIR": str(tmp_path / "uploads")}
+    first = make_web_app(**settings)
+    first.extensions["videoclf.inference"].pool.gate.clear()
+    job_id = submit(first.test_client(), clips[0]).get_json()["id"]
+    first.extensions["videoclf.close"]()
+    for f in (tmp_path / "uploads").iterdir():
+        f.unlink()
+    second = make_web_app(**settings)
+    job = second.test_client().get(f"/jobs/{job_id}").get_json()
+    assert job["status"] == "failed" and job["error"]["code"] == "interrupted"
+    assert "submit it again" in job["error"]["message"]
