@@ -137,6 +137,9 @@ def save_bundle(path: str | os.PathLike, *, name: str, classes: list[str], backb
         file = path / "baseline.safetensors"
         save_file({k: v.detach().cpu().contiguous() for k, v in baseline.items()}, str(file))
         meta["baseline"] = {"file": "baseline.safetensors", "sha256": sha256_file(file), **(baseline_info or {})}
+    clash = set(extra or {}) & set(meta)
+    if clash:
+        raise ValueError(f"extra bundle.json entries {sorted(clash)} would replace the bundle's own")
     meta.update(extra or {})
     (path / "bundle.json").write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n")
     return path

@@ -74,6 +74,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--margin", type=float, default=0.01)
     ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--sizes", default="tiny,small,medium,large",
+                    help="model sizes to compare (cheapest first); the 65M-parameter reference size is not "
+                         "in SIZES: one member of it takes about an hour per run on a 2-core CPU")
     ap.add_argument("--cache", default="work/selection_cache.jsonl",
                     help="finished candidates, one JSON per line: a rerun skips them")
     args = ap.parse_args()
@@ -82,6 +85,7 @@ def main() -> None:
     train_cfg = TrainConfig(epochs=args.epochs)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     study = {"protocol": __doc__.strip().split("\n\n")[1], "seeds": seeds, "margin": args.margin,
+             "sizes_compared": {s: SIZES[s] for s in args.sizes.split(",")},
              "train_config": train_cfg.to_dict(), "steps": []}
     cache = Path(args.cache)
     results = {}
@@ -110,7 +114,7 @@ def main() -> None:
     study["steps"].append({"question": "multi-scale (1.0, 0.85, 1.15) on or off", "candidates": multiscale,
                            "chosen": "on" if chosen["store"].startswith("ms") else "off",
                            "note": "" if chosen["store"] in ("s73", "ms73") else "asked at 73 frames only"})
-    sizes = [get(chosen["store"], s) for s in SIZES]
+    sizes = [get(chosen["store"], s) for s in args.sizes.split(",")]
     chosen = pick(sizes, args.margin)
     study["steps"].append({"question": "model size", "candidates": sizes, "chosen": chosen["size"]})
     tta_on = chosen["ensemble_tta"]["f1_macro"] > chosen["ensemble"]["f1_macro"]

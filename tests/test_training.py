@@ -117,9 +117,11 @@ def tiny_manifest(content4, content4_rows, tmp_path_factory):
 
 def test_tiny_training_run_learns_and_ships_a_bundle(tiny_manifest, tmp_path, capsys):
     out, work = tmp_path / "tiny", tmp_path / "work"
+    study = tmp_path / "study.json"
+    study.write_text(json.dumps({"decision": {"frames": 8}}))
     args = ["train", "--manifest", str(tiny_manifest), "--out", str(out), "--work", str(work), "--max-frames", "8",
             "--members", "3", "--hidden", "32", "--heads", "2", "--epochs", "25", "--patience", "25",
-            "--no-progress"]
+            "--attach", f"selection={study}", "--no-progress"]
     assert main(args) == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
     assert "wrote" in printed and "test" in printed
@@ -133,6 +135,8 @@ def test_tiny_training_run_learns_and_ships_a_bundle(tiny_manifest, tmp_path, ca
     meta = bundle.meta
     assert meta["trained"] is True and meta["data"]["fingerprint"] and len(meta["members"]) == 3
     assert meta["calibration"]["temperature"] > 0 and "tta_decision" in meta["inference"]
+    assert meta["selection"] == {"decision": {"frames": 8}}  # attached study, also kept in the report
+    assert json.loads((out / "report" / "selection.json").read_text()) == meta["selection"]
     assert (out / "report" / "report.json").is_file() and (out / "report" / "training" / "member_0.png").is_file()
     assert (out / "baseline.safetensors").is_file()
     report = json.loads((out / "report" / "report.json").read_text())

@@ -106,3 +106,45 @@ def patch_avi_header(path: Path, *, total_frames: int | None = None, width: int 
         struct.pack_into("<I", data, avih + 36, height)
         struct.pack_into("<i", data, strf + 8, height)
     path.write_bytes(bytes(data))
+
+
+def concat_clips(out: Path, clips: list[Path], size=(640, 360), fps: int = 15) -> list[float]:
+    """Join clips into one H.264 video at ``fps``; returns the times where each later clip starts.
+
+    Each clip is scaled so its short side fills the canvas height and centred on the canvas
+    (black around it): the centred square the models crop is the clip's own centred square.
+    """
+    import av
+
+    w, h = size
+    cuts, pts = [], 0
+    with av.open(str(out), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"preset": "ultrafast", "g": str(2 * fps)}
+        for n, clip in enumerate(clips):
+            if n:
+                cuts.append(pts / fps)
+            start = pts
+            with av.open(str(clip)) as src:
+                for frame in src.decode(video=0):
+                    img = frame.to_ndarray(format="rgb24")
+                    ih, iw = img.shape[:2]
+                    s = h / min(ih, iw)
+                    img = cv2.resize(img, (max(1, round(iw * s)), max(1, round(ih * s))), interpolation=cv2.INTER_AREA)
+                    ih, iw = img.shape[:2]
+                    y0, x0 = max(0, (ih - h) // 2), max(0, (iw - w) // 2)
+                    img = img[y0:y0 + h, x0:x0 + w]
+                    canvas = np.zeros((h, w, 3), np.uint8)
+                    cy, cx = (h - img.shape[0]) // 2, (w - img.shape[1]) // 2
+                    canvas[cy:cy + img.shape[0], cx:cx + img.shape[1]] = img
+                    # Resample to the output rate by time: repeat or drop frames as needed.
+                    while (pts - start) / fps <= frame.time:
+                        vf = av.VideoFrame.from_ndarray(canvas, format="rgb24")
+                        vf.pts = pts
+                        for packet in stream.encode(vf):
+                            container.mux(packet)
+                        pts += 1
+        for packet in stream.encode():
+            container.mux(packet)
+    return cuts

@@ -1,6 +1,7 @@
 """``videoclf train --manifest M --out models/NAME``"""
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -45,6 +46,9 @@ def add_parser(sub) -> None:
                    help="TTA default of the bundle; auto = on only if it raises val macro-F1")
     p.add_argument("--abstain-threshold", type=float, default=None,
                    help="answer 'uncertain' when the top calibrated probability is below this")
+    p.add_argument("--attach", action="append", default=[], metavar="NAME=FILE",
+                   help="record a JSON document (e.g. the selection study) in bundle.json under NAME and "
+                        "as report/NAME.json (repeatable)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
     add_device_options(p)
@@ -59,6 +63,10 @@ def run(args) -> int:
 
     out = Path(args.out)
     name = args.name or out.name
+    try:
+        attached = _read_attachments(args.attach)
+    except ValueError as exc:
+        return fail(exc)
     work = Path(args.work) if args.work else Path("work") / name
     started = time.time()
     try:
@@ -76,7 +84,7 @@ def run(args) -> int:
                        scales=args.scales, model=model, train=train, members=args.members, seed=args.seed,
                        tta=args.tta, abstain_threshold=args.abstain_threshold, name=name,
                        features=Path(args.features) if args.features else None, progress=not args.no_progress,
-                       augment_copies=max(0, args.augment_copies))
+                       augment_copies=max(0, args.augment_copies), extra=attached)
         bundle_dir = train_bundle(job)
     except (DatasetError, BackboneUnavailableError, FeatureStoreError, FileNotFoundError, ValueError) as exc:
         return fail(exc)
@@ -90,3 +98,16 @@ def run(args) -> int:
         for system, m in systems.items():
             print(f"  {split:5} {system:14} acc {m['accuracy']:.3f}  macro-F1 {m['f1_macro']:.3f}  ECE {m['ece']:.3f}")
     return 0
+
+
+def _read_attachments(specs: list[str]) -> dict:
+    out = {}
+    for spec in specs:
+        name, _, file = spec.partition("=")
+        if not name.isidentifier() or not file:
+            raise ValueError(f"--attach takes NAME=FILE with NAME a plain word, got {spec!r}")
+        try:
+            out[name] = json.loads(Path(file).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"--attach {spec}: cannot read a JSON document ({exc})") from None
+    return out

@@ -190,6 +190,8 @@ def train_bundle(job: TrainJob) -> Path:
     report_dir = bundle_dir / "report"
     training_dir = report_dir / "training"
     training_dir.mkdir(parents=True, exist_ok=True)
+    for name, doc in job.extra.items():  # studies behind the settings, kept with the report too
+        (report_dir / f"{name}.json").write_text(json.dumps(doc, indent=1) + "\n")
     for k in sorted(results):
         r = results[k]
         plot_dashboard(r.history, classes, training_dir / f"member_{k}.png",
