@@ -185,3 +185,111 @@ def bad_videos(tmp_path_factory, content4, content4_rows) -> dict[str, Path]:
     truncated = folder / "truncated.mp4"
     truncated.write_bytes(clip[: int(len(clip) * 0.6)])
     return {"not_video": text, "empty": empty, "no_frames": zero, "corrupt": truncated}
+
+
+# -- web layer: explanations, timelines, video-level evaluation ----------------------------------
+
+def post_video(client, path, name=None, endpoint="/classify", headers=None, **fields):
+    """POST ``path`` as the multipart field ``video`` (named ``name``) with form ``fields``."""
+    import io
+
+    data = {"video": (io.BytesIO(path.read_bytes()), name or path.name), **fields}
+    return client.post(endpoint, data=data, content_type="multipart/form-data", headers=headers or {})
+
+
+def assert_error(response, status, code) -> dict:
+    """Check a JSON error answer (status, code, a message, nothing private leaked); returns its error."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.is_json
+    body = response.get_json()
+    assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
+    text = response.get_data(as_text=True)
+    assert "Traceback" not in text and 'File "' not in text and "vc-" not in text
+    return body["error"]
+
+
+def poller(client):
+    """``get(url) -> (status, json)`` on a Flask test client, for ``wait_for_job``."""
+    def get(url):
+        r = client.get(url, headers={"Accept": "application/json"})
+        return r.status_code, r.get_json()
+    return get
+
+
+@pytest.fixture(scope="session")
+def clips(content4, content4_rows) -> list[Path]:
+    """The first test clip of each class, in class order (Animation, Flat_Content, Gaming, Natural_Content)."""
+    return [content4 / r["path"] for r in pick_clips(content4_rows, "test", 1)]
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the module's ``app``."""
+    return app.test_client()
+
+
+@pytest.fixture
+def uploads(app):
+    """The upload folder of the module's ``app``; every test that uses it must leave it empty."""
+    import time
+
+    folder = app.extensions["videoclf.inference"].upload_dir
+    yield folder
+    deadline = time.monotonic() + 10
+    while any(folder.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(folder.iterdir()), f"uploads left behind: {list(folder.iterdir())}"
+
+
+@pytest.fixture(scope="session")
+def two_class_video(tmp_path_factory, content4, content4_rows) -> tuple[Path, float]:
+    """A real H.264 video made of the first seconds of two test clips of different classes
+    (Animation, then Natural_Content), so it has a hard cut; returns (path, time of the cut)."""
+    import av
+    import cv2
+
+    from tests.videos import write_pyav
+
+    seconds, fps, size = 6.0, 24, (320, 180)
+    clips = {r["label"]: content4 / r["path"] for r in pick_clips(content4_rows, "test", 1)}
+    frames = []
+    for label in ("Animation", "Natural_Content"):
+        with av.open(str(clips[label])) as container:
+            stream = container.streams.video[0]
+            part = [cv2.resize(f.to_ndarray(format="rgb24"), size, interpolation=cv2.INTER_AREA)
+                    for f in container.decode(stream) if f.time is not None and f.time < seconds]
+        # Resample to a steady rate so the cut lands at ``seconds`` whatever the sources' rates.
+        frames += [part[min(len(part) - 1, round(i * len(part) / (seconds * fps)))] for i in range(int(seconds * fps))]
+    path = tmp_path_factory.mktemp("two-class") / "animation_then_nature.mp4"
+    write_pyav(path, [round(i * 1000 / fps) for i in range(len(frames))], size=size,
+               frame_fn=lambda i, w, h: frames[i])
+    return path, seconds
+
+
+@pytest.fixture(scope="session")
+def segmented_bundle(reviewed_bundle, tmp_path_factory) -> Path:
+    """A copy of ``reviewed_bundle`` in its own models/ folder whose test report was evaluated on
+    segments ("clipNN.mp4#start-end", three per video), so report.json has ``video_level``."""
+    import shutil
+
+    import numpy as np
+
+    from app.bundle import load_bundle
+    from app.evaluation.report import evaluate
+    from app.features.store import FeatureSet
+
+    path = tmp_path_factory.mktemp("models-segmented") / "segmented"
+    shutil.copytree(reviewed_bundle, path)
+    bundle = load_bundle(path)
+    classes, per_class, segments = bundle.classes, 2, 3
+    rng = np.random.default_rng(1)
+    n, t, d = per_class * segments * len(classes), bundle.max_frames, bundle.config.input_dim
+    labels = np.repeat(np.arange(len(classes)), per_class * segments)
+    features = (rng.normal(size=(n, t, d)) + labels[:, None, None] * 0.05).astype(np.float32)
+    ids = [f"clips/{classes[y]}/clip{i // segments:02d}.mp4#{5 * (i % segments)}-{5 * (i % segments) + 5}"
+           for i, y in enumerate(labels)]
+    fs = FeatureSet(features, labels, np.full(n, t), np.tile(np.arange(t, dtype=np.float64), (n, 1)), ids,
+                    ["test"] * n, list(classes), {})
+    report = evaluate(bundle, fs, path / "report", split="test", source="fixture (segments)")
+    assert report["video_level"] and report["video_level"]["n"] == per_class * len(classes)
+    return path

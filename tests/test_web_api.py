@@ -11,48 +11,12 @@ import time
 
 import pytest
 
-from tests.conftest import pick_clips
+from tests.conftest import assert_error, post_video
 
 
 @pytest.fixture(scope="module")
 def app(make_web_app):
     return make_web_app(INFERENCE_WORKERS=1, QUEUE_SIZE=1)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture(scope="module")
-def clips(content4, content4_rows):
-    return [content4 / r["path"] for r in pick_clips(content4_rows, "test", 1)]
-
-
-@pytest.fixture
-def uploads(app):
-    """The upload folder; every test must leave it empty."""
-    folder = app.extensions["videoclf.inference"].upload_dir
-    yield folder
-    deadline = time.monotonic() + 10
-    while any(folder.iterdir()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(folder.iterdir()), f"uploads left behind: {list(folder.iterdir())}"
-
-
-def post_video(client, path, name=None, **fields):
-    data = {"video": (io.BytesIO(path.read_bytes()), name or path.name), **fields}
-    return client.post("/classify", data=data, content_type="multipart/form-data")
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.is_json
-    body = response.get_json()
-    assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
-    text = response.get_data(as_text=True)
-    assert "Traceback" not in text and 'File "' not in text and "vc-" not in text
-    return body["error"]
 
 
 def test_classify_answers_like_the_classifier(app, client, clips, uploads):
@@ -98,8 +62,9 @@ def test_a_body_that_is_not_a_form_is_400(client, uploads):
 
 
 @pytest.mark.parametrize("kind,status", [("not_video", 415), ("empty", 400), ("no_frames", 422), ("corrupt", 422)])
-def test_broken_videos_get_their_status(client, bad_videos, uploads, kind, status):
-    err = assert_error(post_video(client, bad_videos[kind]), status, kind)
+@pytest.mark.parametrize("endpoint", ["/classify", "/explain"])
+def test_broken_videos_get_their_status(client, bad_videos, uploads, endpoint, kind, status):
+    err = assert_error(post_video(client, bad_videos[kind], endpoint=endpoint), status, kind)
     if kind != "no_frames":
         assert bad_videos[kind].name in err["message"]  # named as the client named it
 
@@ -168,13 +133,15 @@ def test_full_queue_is_503_with_retry_after(app, client, clips, uploads):
     assert post_video(client, clips[2]).status_code == 200  # room again
 
 
-def test_sync_timeout_is_504_and_the_upload_still_goes(app, client, clips, uploads, monkeypatch):
+@pytest.mark.parametrize("endpoint,advice", [("/classify", "submit a job (POST /jobs)"),
+                                             ("/explain", "ask for fewer frames (k)")])
+def test_sync_timeout_is_504_and_the_upload_still_goes(app, client, clips, uploads, monkeypatch, endpoint, advice):
     monkeypatch.setitem(app.config, "SYNC_TIMEOUT", 0.3)
     pool = app.extensions["videoclf.inference"].pool
     pool.gate.clear()
     try:
-        err = assert_error(post_video(client, clips[0]), 504, "timeout")
-        assert "POST /jobs" in err["message"]
+        err = assert_error(post_video(client, clips[0], endpoint=endpoint), 504, "timeout")
+        assert "took longer than 0.3 s" in err["message"] and advice in err["message"]
         assert len(list(uploads.iterdir())) == 1
     finally:
         pool.gate.set()  # the cancelled task is dropped and its upload deleted (checked by ``uploads``)

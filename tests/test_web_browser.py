@@ -99,3 +99,53 @@ def test_dashboard(server, page):
     expect(page.locator("h2", has_text="ensemble + TTA: confusion matrix")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     assert not page.problems, page.problems
+
+
+def test_timeline_band_and_why(server, page, two_class_video):
+    """Upload with a timeline every 2 s: the band shows one lane per class along the duration; then
+    "Why?" shows each explained frame beside its Grad-CAM overlay, and Grad-CAM++ on request."""
+    path, _ = two_class_video
+    page.goto(server.url + "/")
+    page.set_input_files("#video", str(path))
+    page.check("#timeline-interval")
+    page.fill("#interval", "2")
+    page.click("#submit")
+    expect(page.locator("#result")).to_be_visible(timeout=180_000)
+    timeline = page.locator("#timeline")
+    expect(timeline).to_be_visible()
+    expect(timeline.locator(".lane-track.band .seg")).to_have_count(6)  # 12 s in windows of 2 s
+    expect(timeline.locator(".lane-track[data-class]")).to_have_count(4)  # a lane per class
+    expect(timeline.locator(".legend .key")).to_have_count(4)
+    expect(timeline.locator(".timeline-aggregate")).to_contain_text("Whole video:")
+    expect(timeline.locator(".timeline-mode")).to_contain_text("Every 2.0 s: 6 windows")
+    first = timeline.locator(".lane-track.band .seg").first
+    assert first.get_attribute("title").startswith("0.0 s–2.0 s: ")
+    width = page.evaluate("() => document.querySelector('#timeline .lane-track.band').getBoundingClientRect().width")
+    last = timeline.locator(".lane-track.band .seg").last.bounding_box()
+    band = timeline.locator(".lane-track.band").bounding_box()
+    assert last["x"] + last["width"] == pytest.approx(band["x"] + width, abs=2)  # the band spans the duration
+    expect(page.locator("#attention-axis .tick").first).to_have_text("0 s")
+    expect(page.locator("#attention-chart rect")).to_have_count(16)
+    timeline.scroll_into_view_if_needed()
+    timeline.screenshot(path=str(ARTIFACTS / "timeline.png"))
+
+    page.click("#why-button")
+    expect(page.locator("#why-text")).to_be_visible()  # progress while the server works
+    expect(page.locator("#why-frames figure")).to_have_count(4, timeout=180_000)
+    expect(page.locator("#why-summary")).to_contain_text("Grad-CAM for")
+    for img in page.locator("#why-frames img").all():
+        expect(img).to_have_js_property("complete", True)
+        assert img.evaluate("i => i.naturalWidth") >= 112
+    box = page.locator("#why-frames .crop .box").first
+    assert box.bounding_box()["width"] > 0  # the saliency box is drawn on the crop too
+    expect(page.locator("#attention-chart rect.explained")).to_have_count(4)
+    expect(page.locator("#why-frames figcaption").first).to_contain_text("attention")
+    page.locator("#why").screenshot(path=str(ARTIFACTS / "why.png"))
+
+    page.click("text=Grad-CAM++")
+    page.select_option("#why-k", "2")
+    page.click("#why-button")
+    expect(page.locator("#why-frames figure")).to_have_count(2, timeout=180_000)
+    expect(page.locator("#why-summary")).to_contain_text("Grad-CAM++ for")
+    assert not page.problems, page.problems
+    assert not any(server.upload_dir.iterdir())

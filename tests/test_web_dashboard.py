@@ -7,6 +7,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from markupsafe import escape
 
 from tests.conftest import csrf_token
 
@@ -182,3 +183,33 @@ def test_login_redirects_only_within_this_server(app, monkeypatch):
                                data={"token": "board-token", "csrf_token": token})
         assert response.status_code == 302 and response.headers["Location"] == "/dashboard"
         token = csrf_token(client)
+
+
+def test_video_level_table_beside_the_clip_level_one(make_web_app, segmented_bundle):
+    """A report evaluated on segments shows clip-level and video-level systems, each with its n."""
+    report = json.loads((segmented_bundle / "report" / "report.json").read_text())
+    video = report["video_level"]
+    app = make_web_app(MODELS_DIR=str(segmented_bundle.parent))
+    html = page(app.test_client(), "/dashboard/segmented?system=ensemble")
+    tables = Tables(html).tables
+    assert f"Clip level <small class=\"muted\">n = {report['n']} clips (segments)" in html
+    assert f"Video level <small class=\"muted\">n = {video['n']} videos" in html
+    assert str(escape(video["aggregation"])) in html
+    for table, systems in (("systems", report["systems"]), ("systems-video", video["systems"])):
+        rows = {row[0]: row[1:] for row in tables[table][1:]}
+        assert list(rows) == ["member_0", "member_1", "member_2", "ensemble", "ensemble + TTA"]
+        for name, m in systems.items():
+            row = rows[name.replace("_tta", " + TTA")]
+            assert row[0] == f"{m['accuracy']:.3f}" and row[1] == f"{m['f1_macro']:.3f}"
+            assert row[7].startswith(f"{m['ece']:.3f}")
+    assert tables["systems"] != tables["systems-video"]  # two evaluations are shown, not one twice
+    glance = html[html.index('id="glance"'):html.index("</section>", html.index('id="glance"'))]
+    assert f"video-level accuracy ({video['n']} videos)" in glance
+    assert f"{video['systems']['ensemble']['accuracy']:.1%}" in glance
+
+
+def test_clip_only_report_has_no_video_level(app, report):
+    assert report["level"] == "clip" and report["video_level"] is None
+    html = page(app.test_client(), "/dashboard/reviewed")
+    assert "systems-video" not in html and "Video level" not in html
+    assert f"{report['n']} videos" in html

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import pick_clips, wait_for_job
+from tests.conftest import poller, wait_for_job
 
 
 @pytest.fixture(scope="module")
@@ -16,20 +16,8 @@ def app(make_web_app):
     return make_web_app()
 
 
-@pytest.fixture(scope="module")
-def clips(content4, content4_rows):
-    return [content4 / r["path"] for r in pick_clips(content4_rows, "test", 1)]
-
-
 def submit(client, path: Path, **fields):
     return client.post("/jobs", data={"video": (io.BytesIO(path.read_bytes()), path.name), **fields})
-
-
-def poll(client):
-    def get(url):
-        r = client.get(url)
-        return r.status_code, r.get_json()
-    return get
 
 
 def upload_dir(app) -> Path:
@@ -43,9 +31,9 @@ def test_job_lifecycle_and_result(app, clips):
     body = response.get_json()
     assert set(body) == {"id", "status", "status_url"} and body["status"] == "queued"
     assert response.headers["Location"] == body["status_url"] == f"/jobs/{body['id']}"
-    job = wait_for_job(poll(client), body["status_url"])
+    job = wait_for_job(poller(client), body["status_url"])
     assert job["status"] == "done" and job["id"] == body["id"]
-    assert job["options"] == {"tta": True, "top_k": 3, "frames": False}
+    assert job["options"] == {"tta": True, "top_k": 3, "timeline": None, "interval": None, "frames": False}
     assert job["created"] <= job["started"] <= job["finished"]
     result = job["result"]
     assert len(result["top_k"]) == 3 and result["tta"]["enabled"] is True
@@ -62,7 +50,7 @@ def test_failed_job_carries_the_error(app, bad_videos):
     client = app.test_client()
     response = submit(client, bad_videos["corrupt"])
     assert response.status_code == 202  # accepted: the content is only known by decoding it
-    job = wait_for_job(poll(client), response.get_json()["status_url"])
+    job = wait_for_job(poller(client), response.get_json()["status_url"])
     assert job["status"] == "failed" and "result" not in job
     assert job["error"]["code"] == "corrupt" and job["error"]["status"] == 422
     assert job["error"]["message"].startswith("truncated.mp4: the video is truncated or corrupt")
@@ -93,7 +81,7 @@ def test_jobs_survive_a_restart_and_unfinished_ones_are_taken_over(make_web_app,
     first = make_web_app(**settings)
     client = first.test_client()
     done_id = submit(client, clips[0]).get_json()["id"]
-    done = wait_for_job(poll(client), f"/jobs/{done_id}")
+    done = wait_for_job(poller(client), f"/jobs/{done_id}")
     assert done["status"] == "done"
     first.extensions["videoclf.inference"].pool.gate.clear()
     held_id = submit(client, clips[3]).get_json()["id"]
@@ -105,7 +93,7 @@ def test_jobs_survive_a_restart_and_unfinished_ones_are_taken_over(make_web_app,
     second = make_web_app(**settings)
     client = second.test_client()
     assert client.get(f"/jobs/{done_id}").get_json() == done  # stored result, unchanged
-    taken = wait_for_job(poll(client), f"/jobs/{held_id}")
+    taken = wait_for_job(poller(client), f"/jobs/{held_id}")
     assert taken["status"] == "done" and taken["result"]["video"]["filename"] == clips[3].name
     assert not stray.exists() and not any((tmp_path / "uploads").iterdir())
 

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import csrf_token, pick_clips, wait_for_job
+from tests.conftest import csrf_token, pick_clips, poller, wait_for_job
 
 
 @pytest.fixture(scope="module")
@@ -20,13 +20,6 @@ def app(make_web_app):
 @pytest.fixture(scope="module")
 def clip(content4, content4_rows):
     return content4 / pick_clips(content4_rows, "test", 1)[2]["path"]
-
-
-def poll(client):
-    def get(url):
-        r = client.get(url, headers={"Accept": "application/json"})
-        return r.status_code, r.get_json()
-    return get
 
 
 def upload(client, path, name=None, token=None, **fields):
@@ -43,13 +36,33 @@ def test_page_has_the_form_and_only_local_assets(app):
     assert response.status_code == 200 and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
     for needed in ('id="upload-form"', 'name="video"', 'type="file"', 'id="tta"', 'id="drop-zone"',
-                   "<progress", 'name="csrf-token"', "wiring", "untrained wiring model"):
+                   "<progress", 'name="csrf-token"', "wiring", "untrained wiring model",
+                   'name="timeline" type="radio" value="interval"', 'name="interval" type="number"',
+                   'value="shots"', 'id="why-button"', 'data-url="/upload/explain"', 'value="gradcam++"',
+                   'id="attention-axis"', 'id="timeline"'):
         assert needed in page, needed
     assets = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert assets and all(a.startswith("/") for a in assets), assets  # no CDN, nothing off this server
     for asset in [a for a in assets if a.startswith("/static/")]:
         assert client.get(asset).status_code == 200, asset
     assert "<script>" not in page  # the CSP allows no inline script
+
+
+def test_page_scripts_are_modules_served_as_javascript(app):
+    """The page loads one module; it and every module it imports, transitively, come from this
+    server as JavaScript (a module with another type is refused under nosniff)."""
+    client = app.test_client()
+    assert '<script type="module" src="/static/upload.js"></script>' in client.get("/").get_data(as_text=True)
+    seen, todo = set(), ["upload.js"]
+    while todo:
+        name = todo.pop()
+        seen.add(name)
+        response = client.get(f"/static/{name}")
+        assert response.status_code == 200 and response.mimetype == "text/javascript", name
+        body = response.get_data(as_text=True)
+        assert not re.search(r"\.(inner|outer)HTML\s*=|insertAdjacentHTML|eval\(", body), name  # text stays text
+        todo += [m for m in re.findall(r'from "\./([\w-]+\.js)"', body) if m not in seen]
+    assert seen == {"upload.js", "dom.js", "timeline.js", "why.js"}
 
 
 def test_upload_needs_the_csrf_token(app, clip):
@@ -66,7 +79,7 @@ def test_upload_gives_the_result_with_a_frame_strip(app, clip):
     client = app.test_client()
     response = upload(client, clip, name="clip.mp4", token=csrf_token(client), tta="false")
     assert response.status_code == 202, response.get_data(as_text=True)
-    job = wait_for_job(poll(client), response.get_json()["status_url"])
+    job = wait_for_job(poller(client), response.get_json()["status_url"])
     assert job["status"] == "done"
     result = job["result"]
     clf = app.extensions["videoclf.inference"].classifier
@@ -87,7 +100,7 @@ def test_upload_errors_are_plain_words(app, bad_videos, clip):
     client = app.test_client()
     token = csrf_token(client)
     response = upload(client, bad_videos["not_video"], name="holiday.mp4", token=token)
-    job = wait_for_job(poll(client), response.get_json()["status_url"])
+    job = wait_for_job(poller(client), response.get_json()["status_url"])
     assert job["status"] == "failed" and job["error"]["status"] == 415
     assert job["error"]["message"].startswith("holiday.mp4: not a readable video")
     response = upload(client, clip, token=token, tta="sometimes")
@@ -97,7 +110,7 @@ def test_upload_errors_are_plain_words(app, bad_videos, clip):
 def test_page_status_url_does_not_show_api_jobs(app, clip):
     client = app.test_client()
     api_job = client.post("/jobs", data={"video": (io.BytesIO(clip.read_bytes()), "a.mp4")}).get_json()
-    wait_for_job(poll(client), api_job["status_url"])
+    wait_for_job(poller(client), api_job["status_url"])
     response = client.get(f"/upload/{api_job['id']}", headers={"Accept": "application/json"})
     assert response.status_code == 404
 

@@ -28,8 +28,13 @@ def detect_shots(path: str | os.PathLike, *, threshold: float = 27.0, min_shot_s
     fps = float(video.frame_rate or 25.0)
     manager = SceneManager()
     manager.add_detector(ContentDetector(threshold=threshold, min_scene_len=max(1, round(min_shot_s * fps))))
-    duration = video.duration.get_seconds() if video.duration is not None else 0.0
+    duration = _seconds(video.duration) if video.duration is not None else 0.0
     skip = max(0, math.ceil(fps / SKIP_TO_FPS) - 1) if duration > LONG_VIDEO_S else 0
     manager.detect_scenes(video=video, frame_skip=skip)
     scenes = manager.get_scene_list(start_in_scene=True)
-    return [round(start.get_seconds(), 3) for start, _ in scenes[1:]]
+    return [round(_seconds(start), 3) for start, _ in scenes[1:]]
+
+
+def _seconds(timecode) -> float:
+    # PySceneDetect 0.7 deprecates get_seconds() for the .seconds property; 0.6 has only the method.
+    return float(timecode.seconds) if hasattr(type(timecode), "seconds") else float(timecode.get_seconds())

@@ -1,4 +1,4 @@
-"""The REST API, for programs: classify now, classify as a job, list the models, the OpenAPI document."""
+"""The REST API, for programs: classify now, classify as a job, explain, list the models, the OpenAPI document."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,6 +26,15 @@ def classify():
     upload = service.receive(request)
     result = service.classify_now(upload, current_app.config["SYNC_TIMEOUT"])
     return jsonify(result)
+
+
+@bp.post("/explain")
+def explain():
+    """Classify the uploaded ``video`` and explain the answer: Grad-CAM overlays of its ``k``
+    most-attended frames (waits for it, like /classify)."""
+    service = get_service()
+    upload, options = service.receive_for_explain(request)
+    return jsonify(service.explain_now(upload, options, current_app.config["SYNC_TIMEOUT"]))
 
 
 @bp.post("/jobs")

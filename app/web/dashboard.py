@@ -70,11 +70,6 @@ def _report_view(report: dict, meta: dict, wanted: str | None, split: str) -> di
     order = [s for s in systems if s not in SYSTEM_ORDER] + [s for s in SYSTEM_ORDER if s in systems]
     tta_default = bool((meta.get("inference") or {}).get("tta_default"))
     system = wanted if wanted in systems else reports.primary_system(report, tta_default)
-    best = {}
-    for key, _, higher in COLUMNS:
-        values = [systems[s].get(key) for s in order if systems[s].get(key) is not None]
-        if values:
-            best[key] = max(values) if higher else min(values)
     prefix = "" if split == "test" else "val/"
     plots = {kind: prefix + report["plots"][f"{system}_{kind}"] for kind in ("pr", "roc", "reliability")
              if f"{system}_{kind}" in report.get("plots", {})}
@@ -85,11 +80,41 @@ def _report_view(report: dict, meta: dict, wanted: str | None, split: str) -> di
     glance = [("accuracy", f"{m['accuracy']:.1%}"), ("macro-F1", f"{m['f1_macro']:.3f}"),
               ("calibration error (ECE)", f"{m['ece']:.3f}"),
               ("weakest class", f"{weakest.replace('_', ' ')} · F1 {m['per_class'][weakest]['f1']:.2f}")]
-    return {"systems": systems, "order": order, "system": system, "best": best, "glance": glance,
+    levels = _levels(report, order)
+    if len(levels) > 1 and system in levels[1]["systems"]:
+        glance.append((f"video-level accuracy ({levels[1]['n']} videos)",
+                       f"{levels[1]['systems'][system]['accuracy']:.1%}"))
+    return {"systems": systems, "order": order, "system": system, "levels": levels, "glance": glance,
             "confusion": reports.confusion_rows(systems[system]["confusion_matrix"]),
             "per_class": systems[system]["per_class"], "plots": plots,
             "f1_plot": prefix + report["plots"]["f1_per_class"] if "f1_per_class" in report.get("plots", {}) else None,
             "wrong": wrong, "wrong_key": key}
+
+
+def _levels(report: dict, order: list[str]) -> list[dict]:
+    """The systems tables: clip level, and video level when the report has one (a manifest with
+    several segments per video). Each: id, level, n, unit, systems, the order of rows and the best
+    value of each column."""
+    clip = {"id": "systems", "level": "clip", "n": report["n"], "systems": report["systems"]}
+    video = report.get("video_level")
+    if not video:
+        return [clip | {"unit": "videos", "order": order, "best": _best(report["systems"], order)}]
+    clip["unit"] = "clips (segments)"
+    video_order = [s for s in order if s in video["systems"]]
+    return [clip | {"order": order, "best": _best(report["systems"], order)},
+            {"id": "systems-video", "level": "video", "n": video["n"], "unit": "videos",
+             "aggregation": video.get("aggregation"), "systems": video["systems"], "order": video_order,
+             "best": _best(video["systems"], video_order)}]
+
+
+def _best(systems: dict, order: list[str]) -> dict:
+    """The best value of each column over ``systems`` (higher or lower, per COLUMNS)."""
+    best = {}
+    for key, _, higher in COLUMNS:
+        values = [systems[s].get(key) for s in order if systems[s].get(key) is not None]
+        if values:
+            best[key] = max(values) if higher else min(values)
+    return best
 
 
 def _curves(training: list[dict], width: int = 640, height: int = 220, pad: int = 30) -> dict | None:

@@ -8,6 +8,7 @@ future (sync API) or leave it to a job.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import threading
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from app.web import metrics, uploads
+from app.web import explanations, metrics, uploads
 from app.web.errors import ModelUnavailable, QueueFull, Timeout, from_exception
 from app.web.pool import InferencePool, PoolClosed, PoolFull
 from app.web.uploads import Upload
@@ -91,37 +92,47 @@ class InferenceService:
     def classify(self, upload: Upload, *, frames: bool = False) -> dict:
         """Classify one upload (in a pool thread). ``frames`` adds JPEG thumbnails of the sampled frames."""
         clf = self.require_classifier()
-        t0 = time.perf_counter()
-        outcome = "error"
-        try:
+        with self.stats.timed(self.stats.inference):
             if frames:
                 result = _classify_with_thumbnails(clf, upload)
             else:
-                result = clf.classify_video(upload.path, use_tta=upload.tta, top_k=upload.top_k)
-            outcome = "ok"
-        except Exception as exc:
-            outcome = getattr(exc, "code", None) or type(exc).__name__
-            raise
-        finally:
-            self.stats.observe_inference(time.perf_counter() - t0, outcome)
+                result = clf.classify_video(upload.path, use_tta=upload.tta, top_k=upload.top_k,
+                                            **upload.timeline_args())
         result["video"]["filename"] = upload.filename  # not the private temp name
         return result
 
-    def classify_and_discard(self, upload: Upload) -> dict:
-        """``classify``, then delete the upload whatever happened (the sync API's task)."""
-        try:
-            return self.classify(upload)
-        finally:
-            upload.discard()
+    def explain(self, upload: Upload, options: explanations.ExplainOptions) -> dict:
+        """Explain one upload (in a pool thread): see ``app.web.explanations.explain``."""
+        clf = self.require_classifier()
+        with self.stats.timed(self.stats.explain):
+            return explanations.explain(clf, upload, options)
+
+    def receive_for_explain(self, request) -> tuple[Upload, explanations.ExplainOptions]:
+        """The request's video (with its ``tta``) and what to explain (503 first if the model is not there)."""
+        clf = self.require_classifier()
+        options = explanations.parse_options(request.form, clf.classes)
+        tta = uploads.parse_tta(request.form.get("tta"))
+        return uploads.save(request, self.upload_dir, tta=tta), options
 
     def classify_now(self, upload: Upload, timeout: float) -> dict:
-        """Classify on the pool and wait up to ``timeout`` seconds (the sync API).
+        """Classify on the pool and wait up to ``timeout`` seconds (the sync API); see ``run_now``."""
+        return self.run_now(self.classify, upload, timeout, doing="Classifying this video",
+                            advice="for long videos submit a job (POST /jobs) instead")
 
-        Raises QueueFull, Timeout (504; the task is cancelled if it has not started) or the
-        ApiError for what went wrong with the video. The upload is deleted in every case.
+    def explain_now(self, upload: Upload, options: explanations.ExplainOptions, timeout: float) -> dict:
+        """Explain on the pool and wait up to ``timeout`` seconds; see ``run_now``."""
+        return self.run_now(functools.partial(self.explain, options=options), upload, timeout,
+                            doing="Explaining this video", advice="ask for fewer frames (k), or try a shorter video")
+
+    def run_now(self, task, upload: Upload, timeout: float, *, doing: str, advice: str) -> dict:
+        """Run ``task(upload)`` on the pool and wait up to ``timeout`` seconds for its answer.
+
+        Raises QueueFull, Timeout (504, its message "<doing> took longer than ...; <advice>.";
+        the task is cancelled if it has not started) or the ApiError for what went wrong with the
+        video. The upload is deleted in every case.
         """
         try:
-            future = self.submit(self.classify_and_discard, upload, on_cancel=upload.discard)
+            future = self.submit(_then_discard, task, upload, on_cancel=upload.discard)
         except BaseException:
             upload.discard()
             raise
@@ -129,8 +140,7 @@ class InferenceService:
             return future.result(timeout=timeout)
         except FutureTimeout:
             future.cancel()
-            raise Timeout(f"Classifying this video took longer than {timeout:g} s; "
-                          "for long videos submit a job (POST /jobs) instead.") from None
+            raise Timeout(f"{doing} took longer than {timeout:g} s; {advice}.") from None
         except Exception as exc:
             raise from_exception(exc, filename=upload.filename, temp_name=upload.path.name) from None
 
@@ -138,12 +148,21 @@ class InferenceService:
         self.pool.close()
 
 
+def _then_discard(task, upload: Upload) -> dict:
+    """``task(upload)``, then delete the upload whatever happened (the sync endpoints' pool task)."""
+    try:
+        return task(upload)
+    finally:
+        upload.discard()
+
+
 def _classify_with_thumbnails(clf, upload: Upload) -> dict:
     """``classify_video``'s result plus ``thumbnails``, one JPEG data URI per entry of ``frames``.
 
     The page shows every class as a bar, so all of them are the top-k unless asked otherwise.
     """
-    result, frames = clf.classify_with_frames(upload.path, use_tta=upload.tta, top_k=upload.top_k or len(clf.classes))
+    result, frames = clf.classify_with_frames(upload.path, use_tta=upload.tta, top_k=upload.top_k or len(clf.classes),
+                                              **upload.timeline_args())
     result["thumbnails"] = thumbnails(frames)
     return result
 

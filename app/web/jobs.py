@@ -110,10 +110,9 @@ class Jobs:
                                "please submit it again."})
                 counts["failed"] += 1
                 continue
-            opts = job["options"]
-            upload = Upload(path, job["filename"], opts.get("tta"), opts.get("top_k"))
+            upload = Upload.from_options(path, job["filename"], job["options"])
             try:
-                self.service.submit(self._run, job["id"], upload, bool(opts.get("frames")))
+                self.service.submit(self._run, job["id"], upload, bool(job["options"].get("frames")))
                 counts["requeued"] += 1
             except ApiError as err:
                 upload.discard()

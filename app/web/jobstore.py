@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     status      TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
     source      TEXT NOT NULL,            -- 'api' or 'ui'
     filename    TEXT NOT NULL,            -- the client's name for the video (display only)
-    options     TEXT NOT NULL,            -- JSON: tta, top_k, frames
+    options     TEXT NOT NULL,            -- JSON: tta, top_k, timeline, interval, frames (new keys need no migration)
     upload_path TEXT,                     -- private copy while queued or running; NULL once deleted
     owner       TEXT,                     -- '<pid>:<token>' of the process that runs the job
     owner_since REAL,                     -- when that owner took the job (tells a reused pid apart)

@@ -7,6 +7,7 @@ worker, scrape each or aggregate (see the README).
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 from flask import Flask, Response, g, request
 from prometheus_client import (
@@ -38,11 +39,26 @@ class Metrics:
         self.inference = Histogram("videoclf_inference_duration_seconds", "Time to classify one video "
                                    "(decode, features, temporal model)", ["outcome"], buckets=LATENCY_BUCKETS,
                                    registry=r)
+        self.explain = Histogram("videoclf_explain_duration_seconds", "Time to explain one video (classify, "
+                                 "then Grad-CAM on its most-attended frames)", ["outcome"], buckets=LATENCY_BUCKETS,
+                                 registry=r)
         self.rejected = Counter("videoclf_queue_rejected", "Requests refused because the queue was full",
                                 registry=r)
 
-    def observe_inference(self, seconds: float, outcome: str) -> None:
-        self.inference.labels(outcome=outcome).observe(seconds)
+    @contextmanager
+    def timed(self, histogram: Histogram):
+        """Observe the time the block takes in ``histogram``, labelled with its outcome: "ok", the
+        error's ``code`` (a decoder error) or the exception's name."""
+        t0 = time.perf_counter()
+        outcome = "error"
+        try:
+            yield
+            outcome = "ok"
+        except Exception as exc:
+            outcome = getattr(exc, "code", None) or type(exc).__name__
+            raise
+        finally:
+            histogram.labels(outcome=outcome).observe(time.perf_counter() - t0)
 
     def watch(self, service) -> None:
         """Gauges for the queue and the model, read from ``service`` when scraped."""

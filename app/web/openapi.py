@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import app
+from app.explain.gradcam import METHODS
+from app.explain.timeline import MODES as TIMELINE_MODES
 from app.web.errors import DECODE_STATUS
+from app.web.explanations import DEFAULT_K, MAX_K
+from app.web.uploads import MAX_INTERVAL_S
 
 
 def _error(description: str, codes: list[str], *, retry_after: bool = False) -> dict:
@@ -37,6 +41,10 @@ def _schemas() -> dict:
              "properties": {"label": {"type": "string"}, "score": {"type": "number"}}}
     probabilities = {"type": "object", "additionalProperties": {"type": "number"},
                      "description": "probability per class, in the model's class order"}
+    tta_video = {"video": {"type": "string", "contentMediaType": "application/octet-stream",
+                           "description": "the video file (any container and codec the decoders read)"},
+                 "tta": {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no", "on", "off"],
+                         "description": "test-time augmentation; default: the model's choice"}}
     return {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["code", "message"],
@@ -65,8 +73,48 @@ def _schemas() -> dict:
                                                            "warnings, filename..."},
                 "model": {"type": "object", "description": "name, version, backbone, engine, device, trained..."},
                 "timings_ms": {"type": "object", "properties": {k: {"type": "number"} for k in
-                                                                ("decode", "features", "temporal", "total")}},
+                                                                ("decode", "features", "temporal", "total",
+                                                                 "timeline")}},
+                "timeline": {"$ref": "#/components/schemas/Timeline"},
             }},
+        "Timeline": {
+            "type": "object", "description": "only when the request asked for a timeline",
+            "required": ["mode", "windows", "video"],
+            "properties": {
+                "mode": {"enum": list(TIMELINE_MODES)},
+                "interval": {"type": ["number", "null"], "description": "seconds (interval mode)"},
+                "aggregate": {"type": "string", "description": "how windows make the whole-video answer"},
+                "frames_per_window": {"type": "integer"},
+                "max_windows": {"type": "integer", "description": "the cap on work: intervals widen and short "
+                                                                  "shots merge beyond it"},
+                "shots": {"type": ["array", "null"], "items": {"type": "number"},
+                          "description": "seconds where a new shot starts (shots mode)"},
+                "windows": {"type": "array", "items": {"type": "object", "properties": {
+                    "start": {"type": "number"}, "end": {"type": "number"}, "label": {"type": "string"},
+                    "confidence": {"type": "number"}, "probabilities": probabilities}},
+                            "description": "consecutive windows in time order, covering the video"},
+                "video": {"type": "object", "description": "the whole-video answer aggregated from the windows",
+                          "properties": {"label": {"type": "string"}, "confidence": {"type": "number"},
+                                         "probabilities": probabilities}},
+                "work": {"type": "object", "properties": {"windows": {"type": "integer"},
+                                                          "frames": {"type": "integer"}}}}},
+        "Explanation": {
+            "type": "object", "required": ["result", "target", "method", "frames"],
+            "properties": {
+                "result": {"type": "object", "description": "the classification, as in Classification but "
+                                                           "without timings_ms"},
+                "target": {"type": "string", "description": "the class explained"},
+                "method": {"enum": list(METHODS)},
+                "frames": {"type": "array", "description": "the k most-attended frames, in time order",
+                           "items": {"type": "object", "properties": {
+                               "index": {"type": "integer"}, "timestamp": {"type": "number"},
+                               "attention": {"type": "number"},
+                               "box": {"type": ["array", "null"], "items": {"type": "integer"},
+                                       "description": "saliency box [x, y, w, h] in crop pixels"},
+                               "frame_png": {"type": "string", "contentEncoding": "base64",
+                                             "description": "PNG of the crop the model saw"},
+                               "overlay_png": {"type": "string", "contentEncoding": "base64",
+                                               "description": "PNG of the heatmap over the crop, with the box"}}}}}},
         "Job": {"type": "object", "required": ["id", "status"], "properties": {
             "id": {"type": "string"}, "status": {"enum": ["queued", "running", "done", "failed"]},
             "filename": {"type": "string"}, "options": {"type": "object"},
@@ -76,12 +124,20 @@ def _schemas() -> dict:
             "result": {"$ref": "#/components/schemas/Classification"},
             "error": {"$ref": "#/components/schemas/Error/properties/error"}}},
         "Upload": {"type": "object", "required": ["video"], "properties": {
-            "video": {"type": "string", "contentMediaType": "application/octet-stream",
-                      "description": "the video file (any container and codec the decoders read)"},
-            "tta": {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no", "on", "off"],
-                    "description": "test-time augmentation; default: the model's choice"},
+            **tta_video,
             "top_k": {"type": "integer", "minimum": 1, "description": "how many labels to list (default 5, "
-                                                                       "at most the number of classes)"}}},
+                                                                       "at most the number of classes)"},
+            "timeline": {"enum": ["", *TIMELINE_MODES], "description": "also classify windows over the video: "
+                                                                      "fixed intervals or shots (empty: none)"},
+            "interval": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_INTERVAL_S,
+                         "description": "window length in seconds, only with timeline=interval (default 2)"}}},
+        "ExplainUpload": {"type": "object", "required": ["video"], "properties": {
+            "video": tta_video["video"], "tta": tta_video["tta"],
+            "k": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": DEFAULT_K,
+                  "description": "how many of the most-attended frames to explain"},
+            "method": {"enum": list(METHODS), "default": METHODS[0]},
+            "class": {"type": "string", "description": "explain this class (one of the model's; default: the "
+                                                       "predicted class)"}}},
     }
 
 
@@ -95,7 +151,8 @@ def document(*, max_upload_mb: float, token_required: bool) -> dict:
         "openapi": "3.1.0",
         "info": {"title": "videoclf", "version": app.__version__,
                  "description": "Upload a video, get its category with calibrated probabilities, the ensemble "
-                                "members' votes and the model's attention over time."},
+                                "members' votes, the model's attention over time, per-window timelines and Grad-CAM "
+                                "explanations."},
         "components": {"schemas": _schemas(),
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": {
@@ -105,6 +162,16 @@ def document(*, max_upload_mb: float, token_required: bool) -> dict:
                 "responses": {"200": {"description": "the classification", "content": json_of("Classification")},
                               **_upload_errors(max_upload_mb),
                               "504": _error("Classifying took longer than the server waits.", ["timeout"])}}},
+            "/explain": {"post": {
+                "summary": "Classify one video and show why: Grad-CAM on its most-attended frames",
+                "description": "Computed on demand only (a backward pass per frame: slower than /classify). "
+                               "Heatmaps and saliency boxes come as base64 PNGs.",
+                "operationId": "explain", "security": secured,
+                "requestBody": {"required": True, "content": {"multipart/form-data": {
+                    "schema": {"$ref": "#/components/schemas/ExplainUpload"}}}},
+                "responses": {"200": {"description": "the explanation", "content": json_of("Explanation")},
+                              **_upload_errors(max_upload_mb),
+                              "504": _error("Explaining took longer than the server waits.", ["timeout"])}}},
             "/jobs": {"post": {
                 "summary": "Queue one video for classification", "operationId": "createJob",
                 "security": secured, "requestBody": upload_body,

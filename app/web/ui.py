@@ -2,14 +2,18 @@
 
 The page's script uploads with progress to ``POST /upload`` (CSRF-protected, answered with a job
 id) and polls ``GET /upload/<id>``; the work runs as a job like the API's, with JPEG thumbnails of
-the sampled frames added for the frame strip.
+the sampled frames added for the frame strip. "Why?" sends the same file again to
+``POST /upload/explain``, which answers like the API's /explain (the upload was deleted once it was
+classified, and the page's session cannot use the API's token).
 """
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 
+from app.web import explanations
 from app.web.inference import get_service
 from app.web.jobs import get_jobs
+from app.web.uploads import MAX_INTERVAL_S
 
 bp = Blueprint("ui", __name__)
 
@@ -20,7 +24,8 @@ def index():
     service = get_service()
     clf = service.classifier
     return render_template("index.html", bundle=clf.bundle if clf is not None else None,
-                           load_error=service.load_error)
+                           load_error=service.load_error, max_interval=MAX_INTERVAL_S,
+                           default_k=explanations.DEFAULT_K)
 
 
 @bp.post("/upload")
@@ -35,3 +40,11 @@ def upload():
 def upload_status(job_id: str):
     """The job's status and, once done, its result (JSON, for the page's script)."""
     return jsonify(get_jobs().find(job_id, source="ui"))
+
+
+@bp.post("/upload/explain")
+def explain():
+    """The page's "Why?": explain the uploaded video (waits for it; the page shows progress meanwhile)."""
+    service = get_service()
+    upload, options = service.receive_for_explain(request)
+    return jsonify(service.explain_now(upload, options, current_app.config["SYNC_TIMEOUT"]))
