@@ -176,6 +176,8 @@ class SingleVideoClassifier:
         result = self.postprocess(pred, streamed.sampled, top_k=k)
         total = (time.perf_counter() - t0) * 1e3
         result["video"]["filename"] = Path(path).name
+        result["work"] = {"frames_decoded": streamed.sampled.metadata.frames_decoded,
+                          "frames_featurised": int(len(streamed.sampled.frames))}
         # Decoding and features overlap, so decode + features + temporal can exceed the total.
         result["timings_ms"] = {"decode": round(streamed.decode_s * 1e3, 2), "features": round(pred.features_ms, 2),
                                 "temporal": round(pred.temporal_ms, 2), "total": round(total, 2)}

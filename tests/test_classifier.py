@@ -42,6 +42,7 @@ def test_result_shape(clf, clips):
         assert abs(sum(m["probabilities"].values()) - 1) < 1e-5
     assert r["tta"] == {"enabled": False, "views": ["original"]}
     assert len(r["frames"]) == 16  # the bundle's max_frames
+    assert r["work"]["frames_featurised"] == 16 and r["work"]["frames_decoded"] >= 16
     assert abs(sum(f["attention"] for f in r["frames"]) - 1) < 1e-4
     assert all(a["timestamp"] < b["timestamp"] for a, b in zip(r["frames"], r["frames"][1:]))
     assert r["video"]["filename"] == clips[0].name and r["video"]["duration"] > 0

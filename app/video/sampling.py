@@ -72,6 +72,7 @@ class VideoMetadata:
     rotation: int = 0
     segment: tuple[float, float] | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    frames_decoded: int = 0  # frames the decoder produced while sampling (its work; 0 from probe)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -257,10 +258,12 @@ def _sample_with(reader_cls, path: Path, plan: Plan, start: float | None, end: f
         plan_end = min(end, claimed) if (end is not None and claimed) else (end if end is not None else claimed)
         warnings: list[str] = []
         passes = 0
+        decoded_total = 0
         if plan_end is None or plan_end <= window_start:
             # The header states no usable duration: measure it with a pass that keeps nothing.
             count = _run_pass(reader, np.empty(0), nominal=nominal, stop=end, expected_end=None, transform=None)
             passes += 1
+            decoded_total += count.frames_seen
             if count.frames_seen == 0:
                 raise ReaderOpenError(_NO_FRAMES)
             plan_end = count.end if end is None else min(end, count.end)
@@ -281,6 +284,7 @@ def _sample_with(reader_cls, path: Path, plan: Plan, start: float | None, end: f
                           transform=transform,
                           on_keep=(lambda slot, image, g=generation: on_keep(g, slot, image)) if on_keep else None)
             passes += 1
+            decoded_total += p.frames_seen
             if p.frames_seen == 0:
                 raise ReaderOpenError(_NO_FRAMES)
             shorter = bool((p.target_to_image < 0).any())
@@ -348,6 +352,7 @@ def _sample_with(reader_cls, path: Path, plan: Plan, start: float | None, end: f
         codec=header.codec,
         backend=reader_cls.name,
         rotation=rotation,
+        frames_decoded=int(decoded_total),
         segment=(window_start, float(end if end is not None else plan_end)) if (start is not None or end is not None) else None,
         warnings=tuple(warnings),
     )
