@@ -181,7 +181,11 @@ def load_bundle(path: str | os.PathLike, *, load_baseline: bool = False) -> Bund
         raise BundleError(f"{where}: backbone {spec.name} gives {spec.feature_dim}-d features, "
                           f"bundle says {backbone.get('feature_dim')}")
     stored_pre = backbone.get("preprocessing")
-    if stored_pre is None or Preprocessing.from_dict(stored_pre) != spec.preprocessing:
+    try:
+        same = stored_pre is not None and Preprocessing.from_dict(stored_pre) == spec.preprocessing
+    except (KeyError, TypeError, ValueError):
+        same = False
+    if not same:
         raise BundleError(f"{where}: the bundle's preprocessing {stored_pre} differs from backbone "
                           f"{spec.name}'s {spec.preprocessing.to_dict()}; it was trained on other inputs")
     sampling = _require(meta, "sampling", dict, where)

@@ -86,6 +86,8 @@ def _edit(path, fn):
     (lambda m: m["backbone"].update(name="resnet50"), "unknown backbone 'resnet50'"),
     (lambda m: m["backbone"].update(feature_dim=512), "gives 1280-d features, bundle says 512"),
     (lambda m: m["backbone"]["preprocessing"].update(crop=256), "preprocessing .* differs"),
+    (lambda m: m["backbone"]["preprocessing"].update(resampling="area"), "preprocessing .* differs"),
+    (lambda m: m["backbone"]["preprocessing"].pop("resampling"), "preprocessing .* differs"),
     (lambda m: m["model"].update(hidden_dim=64), "does not fit the model config"),
     (lambda m: m["model"].update(layers=3), "unknown temporal model settings"),
     (lambda m: m["sampling"].update(max_frames=0), "max_frames must be a positive integer"),

