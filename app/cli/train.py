@@ -50,6 +50,8 @@ def add_parser(sub) -> None:
                    help="record a JSON document (e.g. the selection study) in bundle.json under NAME and "
                         "as report/NAME.json (repeatable)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plot-every", type=int, default=1, metavar="N",
+                   help="redraw each member's PNG dashboard every N epochs (0: only at the end)")
     p.add_argument("--no-progress", action="store_true")
     add_device_options(p)
     p.set_defaults(run=run)
@@ -84,7 +86,8 @@ def run(args) -> int:
                        scales=args.scales, model=model, train=train, members=args.members, seed=args.seed,
                        tta=args.tta, abstain_threshold=args.abstain_threshold, name=name,
                        features=Path(args.features) if args.features else None, progress=not args.no_progress,
-                       augment_copies=max(0, args.augment_copies), extra=attached)
+                       augment_copies=max(0, args.augment_copies), extra=attached,
+                       plot_every=max(0, args.plot_every))
         bundle_dir = train_bundle(job)
     except (DatasetError, BackboneUnavailableError, FeatureStoreError, FileNotFoundError, ValueError) as exc:
         return fail(exc)

@@ -19,13 +19,13 @@ import torch
 
 from app.bundle import load_bundle, save_bundle
 from app.data.manifest import Dataset
-from app.evaluation.metrics import classification_metrics
+from app.evaluation.metrics import classification_metrics, expected_calibration_error
 from app.evaluation.report import evaluate
 from app.features.augment import PixelAugment
 from app.features.dataset import extract_dataset
 from app.features.engine import Backbone
 from app.features.store import FeatureSet, read_features
-from app.temporal.ensemble import Ensemble
+from app.temporal.ensemble import Ensemble, apply_temperature
 from app.temporal.model import TemporalConfig, count_parameters
 from app.training.baseline import train_baseline
 from app.training.calibration import fit_temperature
@@ -55,6 +55,7 @@ class TrainJob:
     name: str = "default"
     features: Path | None = None
     augment_copies: int = 0  # pixel-augmented copies of each training clip (app.features.augment)
+    plot_every: int = 1  # redraw each member's PNG dashboard every N epochs (0: at the end only)
     progress: bool = True
     extra: dict = field(default_factory=dict)  # e.g. the selection study, recorded in bundle.json
 
@@ -111,9 +112,15 @@ def train_bundle(job: TrainJob) -> Path:
     def run(k: int, seed: int):
         name = f"member_{k}"
         out = job.work / name / f"seed{seed}"
+        title = f"{name} (seed {seed})"
+
+        def progress(history, _out):
+            if job.plot_every and len(history) % job.plot_every == 0:
+                plot_dashboard(history, classes, out / "dashboard.png", title=title)
+
         res = train_member(train, val, job.model, job.train, seed=seed, out_dir=out, name=name,
-                           progress=job.progress)
-        plot_dashboard(res.history, classes, out / "dashboard.png", title=f"{name} (seed {seed})")
+                           progress=job.progress, on_epoch=progress)
+        plot_dashboard(res.history, classes, out / "dashboard.png", title=title)
         return res
 
     for k in range(job.members):
@@ -147,6 +154,9 @@ def train_bundle(job: TrainJob) -> Path:
     temps = {tta: fit_temperature(val_raw[tta], val.labels) for tta in (False, True)}
     val_scores = {("tta" if tta else "plain"): classification_metrics(val.labels, val_raw[tta], classes)
                   for tta in (False, True)}
+    for tta in (False, True):
+        val_scores["tta" if tta else "plain"]["ece_calibrated"] = expected_calibration_error(
+            val.labels, apply_temperature(val_raw[tta], temps[tta]))
     tta_better = val_scores["tta"]["f1_macro"] > val_scores["plain"]["f1_macro"]
     tta_default = {"on": True, "off": False}.get(job.tta, tta_better)
     baseline, baseline_info = train_baseline(train, val, seed=job.seed)
@@ -182,7 +192,8 @@ def train_bundle(job: TrainJob) -> Path:
                   "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
                   "torch": torch.__version__},
         data={"fingerprint": ds.fingerprint(), "source": str(ds.source), "counts": ds.counts()},
-        metrics={"val": {k: {m: v[m] for m in ("accuracy", "f1_macro", "balanced_accuracy", "log_loss", "ece")}
+        metrics={"val": {k: {m: v[m] for m in ("accuracy", "f1_macro", "balanced_accuracy", "log_loss", "ece",
+                                               "ece_calibrated")}
                          for k, v in val_scores.items()}},
         baseline={k: v.detach() for k, v in baseline.state_dict().items()}, baseline_info=baseline_info,
         trained=True, notes=f"trained on {ds.source}", extra=job.extra,
