@@ -11,8 +11,10 @@ from app.features.backbones import BACKBONES, BackboneUnavailableError
 from app.features.store import FeatureStoreError
 
 # The shipped default's settings, chosen by the selection study (models/default/report/selection.json).
-DEFAULTS = {"backbone": "efficientnet_lite0", "max_frames": 73, "scales": [1.0], "hidden": 256, "lstm_layers": 1,
-            "heads": 4, "dropout": 0.3, "augment_copies": 0}
+# Chosen by measurement: docs/model-selection/ (selection.json: frames, multi-scale, size, TTA;
+# robustness.json: pixel-augmented copies against the resolution shortcut).
+DEFAULTS = {"backbone": "efficientnet_lite0", "max_frames": 73, "scales": [1.0], "hidden": 128, "lstm_layers": 1,
+            "heads": 2, "dropout": 0.3, "augment_copies": 0}
 
 
 def add_parser(sub) -> None:
