@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the benchmark suite (bench/README.md): set up .venv if there is none, install the bench-only
 # requirements (requirements-bench.txt) when they are missing, then run `python -m bench`.
-#   scripts/bench.sh                 the full run (about 5-8 minutes on a quiet 2-core CPU)
+#   scripts/bench.sh                 the full run (about 4 minutes on a quiet 2-core CPU)
 #   scripts/bench.sh --quick         1 clip, fewer repeats
 #   scripts/bench.sh --help          all options
 set -euo pipefail
