@@ -76,7 +76,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--sizes", default="tiny,small,medium,large",
                     help="model sizes to compare (cheapest first); the 65M-parameter reference size is not "
-                         "in SIZES: one member of it takes about an hour per run on a 2-core CPU")
+                         "in SIZES: too slow to train on a 2-core CPU")
     ap.add_argument("--cache", default="work/selection_cache.jsonl",
                     help="finished candidates, one JSON per line: a rerun skips them")
     args = ap.parse_args()
