@@ -10,9 +10,8 @@ from app.data.manifest import DatasetError, load_dataset
 from app.features.backbones import BACKBONES, BackboneUnavailableError
 from app.features.store import FeatureStoreError
 
-# The shipped default's settings, chosen by the selection study (models/default/report/selection.json).
-# Chosen by measurement: docs/model-selection/ (selection.json: frames, multi-scale, size, TTA;
-# robustness.json: pixel-augmented copies against the resolution shortcut).
+# The shipped default's settings, chosen by measurement: docs/model-selection/ (selection.json: frames,
+# multi-scale, size, TTA; robustness.json: pixel-augmented copies against the resolution shortcut).
 DEFAULTS = {"backbone": "efficientnet_lite0", "max_frames": 73, "scales": [1.0], "hidden": 128, "lstm_layers": 1,
             "heads": 2, "dropout": 0.3, "augment_copies": 0}
 
