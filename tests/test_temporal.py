@@ -10,10 +10,11 @@ from app.temporal.model import TemporalClassifier, TemporalConfig, lengths_to_ma
 from app.temporal.tta import TTA_VIEWS, make_view, make_views
 
 
-@pytest.fixture
-def model():
+@pytest.fixture(params=[False, True], ids=["attention", "attention+mean"])
+def model(request):
     torch.manual_seed(0)
-    return TemporalClassifier(TemporalConfig(input_dim=32, num_classes=3, hidden_dim=16, lstm_layers=2, heads=2)).eval()
+    cfg = TemporalConfig(input_dim=32, num_classes=3, hidden_dim=16, lstm_layers=2, heads=2, mean_pool=request.param)
+    return TemporalClassifier(cfg).eval()
 
 
 def batch(lengths, d=32, t=None, seed=0):
@@ -57,6 +58,24 @@ def test_without_masks_the_padding_would_matter(model):
         x2[1, 4:] = 100.0
         b, _ = model(x2, lengths)
     assert not torch.allclose(a[1], b[1])
+
+
+def test_mean_path_adds_the_masked_mean_of_the_projected_frames():
+    torch.manual_seed(0)
+    plain = TemporalClassifier(TemporalConfig(input_dim=32, num_classes=3, hidden_dim=16, heads=2)).eval()
+    with_mean = TemporalClassifier(TemporalConfig(input_dim=32, num_classes=3, hidden_dim=16, heads=2,
+                                                  mean_pool=True)).eval()
+    with_mean.load_state_dict(plain.state_dict())  # same weights: the mean path has none of its own
+    x, lengths = batch([7, 3])
+    captured = {}
+    plain.head.register_forward_hook(lambda m, inp, out: captured.__setitem__("plain", inp[0]))
+    with_mean.head.register_forward_hook(lambda m, inp, out: captured.__setitem__("mean", inp[0]))
+    with torch.no_grad():
+        plain(x, lengths)
+        with_mean(x, lengths)
+        frames = plain.proj(x)
+    expected = torch.stack([frames[0, :7].mean(0), frames[1, :3].mean(0)])
+    torch.testing.assert_close(captured["mean"] - captured["plain"], expected)
 
 
 def test_config_validation_and_round_trip():

@@ -1,6 +1,7 @@
 """``videoclf train --manifest M --out models/NAME``"""
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -11,9 +12,11 @@ from app.features.backbones import BACKBONES, BackboneUnavailableError
 from app.features.store import FeatureStoreError
 
 # The shipped default's settings, chosen by measurement: docs/model-selection/ (selection.json: frames,
-# multi-scale, size, TTA; robustness.json: pixel-augmented copies against the resolution shortcut).
+# multi-scale, size, TTA; robustness.json: pixel-augmented copies against the resolution shortcut;
+# mean_pool.json: the mean path beside attention pooling).
 DEFAULTS = {"backbone": "efficientnet_lite0", "max_frames": 73, "scales": [1.0], "hidden": 128, "lstm_layers": 1,
-            "heads": 2, "dropout": 0.3, "augment_copies": 0}
+            "heads": 2, "dropout": 0.3, "mean_pool": True,
+            "augment_copies": 0}
 
 
 def add_parser(sub) -> None:
@@ -36,6 +39,8 @@ def add_parser(sub) -> None:
     p.add_argument("--lstm-layers", type=positive_int, default=DEFAULTS["lstm_layers"])
     p.add_argument("--heads", type=positive_int, default=DEFAULTS["heads"])
     p.add_argument("--dropout", type=float, default=DEFAULTS["dropout"])
+    p.add_argument("--mean-pool", action=argparse.BooleanOptionalAction, default=DEFAULTS["mean_pool"],
+                   help="add the mean of the projected frames to the attention-pooled vector")
     p.add_argument("--epochs", type=positive_int, default=60)
     p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -80,7 +85,7 @@ def run(args) -> int:
                                    weights=args.backbone_weights)
         model = TemporalConfig(input_dim=backbone.feature_dim, num_classes=len(dataset.classes),
                                hidden_dim=args.hidden, lstm_layers=args.lstm_layers, heads=args.heads,
-                               dropout=args.dropout)
+                               dropout=args.dropout, mean_pool=args.mean_pool)
         train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                             weight_decay=args.weight_decay, patience=args.patience, balance=args.balance)
         job = TrainJob(dataset=dataset, out=out, work=work, backbone=backbone, max_frames=args.max_frames,

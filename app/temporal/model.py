@@ -21,6 +21,9 @@ class TemporalConfig:
     lstm_layers: int = 1
     heads: int = 4
     dropout: float = 0.3
+    # Add the masked mean of the projected frames to the attention-pooled vector: a path as simple
+    # as the mean-pool baseline that the temporal layers refine rather than replace.
+    mean_pool: bool = False
 
     def __post_init__(self):
         if self.hidden_dim % 2 or self.hidden_dim % self.heads:
@@ -65,6 +68,7 @@ class TemporalClassifier(nn.Module):
         B, T, _ = x.shape
         mask = lengths_to_mask(lengths, T)  # (B, T)
         h = self.proj(x)  # (B, T, H)
+        frames = h
         packed = pack_padded_sequence(h, lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = self.lstm(packed)
         h, _ = pad_packed_sequence(out, batch_first=True, total_length=T)  # (B, T, H), zeros after length
@@ -73,6 +77,9 @@ class TemporalClassifier(nn.Module):
         scores = self.pool_score(h).squeeze(-1)  # (B, T)
         weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=1)  # (B, T), 0 on padding
         pooled = torch.bmm(weights.unsqueeze(1), h).squeeze(1)  # (B, H)
+        if self.cfg.mean_pool:
+            m = mask.unsqueeze(-1).to(frames.dtype)
+            pooled = pooled + (frames * m).sum(1) / m.sum(1)
         return self.head(pooled), weights
 
 
