@@ -15,8 +15,7 @@ from app.features.store import FeatureStoreError
 # multi-scale, size, TTA; robustness.json: pixel-augmented copies against the resolution shortcut;
 # mean_pool.json: the mean path beside attention pooling).
 DEFAULTS = {"backbone": "efficientnet_lite0", "max_frames": 73, "scales": [1.0], "hidden": 128, "lstm_layers": 1,
-            "heads": 2, "dropout": 0.3, "mean_pool": True,
-            "augment_copies": 0}
+            "heads": 2, "dropout": 0.3, "mean_pool": True, "augment_copies": 0}
 
 
 def add_parser(sub) -> None:
