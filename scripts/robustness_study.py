@@ -6,7 +6,8 @@ val clips resampled to a low resolution (short side ``--sides`` px). In content4
 means Atari Gaming; a model that learned that shortcut calls other low-resolution video Gaming.
 
     python scripts/robustness_study.py --manifest ../shared/data/content4/manifest.csv \\
-        --clean work/study/s73.h5 --max-frames 73 --out work/robustness.json
+        --clean work/default/features.h5 --max-frames 73 --size tiny --work work/robust2 \\
+        --out docs/model-selection/robustness.json
 """
 from __future__ import annotations
 
@@ -26,12 +27,10 @@ from app.features.dataset import extract_dataset
 from app.features.engine import create_backbone
 from app.features.store import read_features
 from app.temporal.ensemble import Ensemble
-from app.temporal.model import TemporalConfig
+from app.temporal.model import MODEL_SIZES as SIZES, TemporalConfig
 from app.training.baseline import baseline_probs, train_baseline
 from app.training.member import TrainConfig, train_member
 
-SIZES = {"tiny": dict(hidden_dim=128, lstm_layers=1, heads=2), "small": dict(hidden_dim=256, lstm_layers=1, heads=4),
-         "medium": dict(hidden_dim=512, lstm_layers=2, heads=8), "large": dict(hidden_dim=768, lstm_layers=2, heads=12)}
 
 
 def score(members, fs) -> dict:

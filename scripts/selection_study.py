@@ -22,15 +22,9 @@ import torch
 from app.evaluation.metrics import classification_metrics
 from app.features.store import read_features
 from app.temporal.ensemble import Ensemble
-from app.temporal.model import TemporalConfig, count_parameters
+from app.temporal.model import MODEL_SIZES as SIZES, TemporalConfig, count_parameters
 from app.training.member import TrainConfig, train_member
 
-SIZES = {
-    "tiny": dict(hidden_dim=128, lstm_layers=1, heads=2),
-    "small": dict(hidden_dim=256, lstm_layers=1, heads=4),
-    "medium": dict(hidden_dim=512, lstm_layers=2, heads=8),
-    "large": dict(hidden_dim=768, lstm_layers=2, heads=12),
-}
 
 
 def run_candidate(store: Path, size: str, seeds, train_cfg: TrainConfig) -> dict:

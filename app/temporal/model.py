@@ -43,6 +43,15 @@ class TemporalConfig:
         return cls(**d)
 
 
+# Size presets compared by scripts/selection_study.py (the shipped default is "tiny").
+MODEL_SIZES = {
+    "tiny": dict(hidden_dim=128, lstm_layers=1, heads=2),
+    "small": dict(hidden_dim=256, lstm_layers=1, heads=4),
+    "medium": dict(hidden_dim=512, lstm_layers=2, heads=8),
+    "large": dict(hidden_dim=768, lstm_layers=2, heads=12),
+}
+
+
 def lengths_to_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     """(B,) lengths -> (B, T) bool, True at real frames."""
     return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
