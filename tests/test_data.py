@@ -120,6 +120,21 @@ def test_automatic_split_is_stratified_and_keeps_a_videos_segments_together(tmp_
     assert [i.split for i in again.items] == [i.split for i in ds.items]  # reproducible
 
 
+def test_automatic_split_keeps_a_source_together(tmp_path):
+    rows = []
+    for c, label in enumerate(["a", "b"]):
+        for k, p in enumerate(make_videos(tmp_path, label, 20, c, frames=2)):
+            rows.append((p.relative_to(tmp_path), label, f"{label}-source-{k // 2}"))  # 10 sources, 2 clips each
+    ds = load_dataset(write_manifest(tmp_path, rows, header="path,label,source"), seed=1)
+    assert {it.source for it in ds.items} == {f"{x}-source-{k}" for x in "ab" for k in range(10)}
+    split_of = {}
+    for it in ds.items:
+        assert it.group == it.source
+        assert split_of.setdefault(it.source, it.split) == it.split  # never across splits
+    for split, n in (("train", 12), ("val", 4), ("test", 4)):  # 6/2/2 sources per class: by source, not clip
+        assert ds.counts()[split] == {"a": n, "b": n}, ds.counts()
+
+
 def test_folder_per_class(tmp_path):
     for c, label in enumerate(["x", "y"]):
         make_videos(tmp_path, label, 10, c, frames=2)

@@ -17,6 +17,7 @@ from app.temporal.ensemble import Ensemble, apply_temperature
 from app.training.augment import AugmentConfig, augment_batch
 from app.training.calibration import fit_temperature, nll
 from app.training.losses import FocalLoss, class_weights
+from app.training.member import TrainConfig, _epoch_batches, sample_weights
 from app.training.pipeline import _collapsed
 from tests.conftest import pick_clips
 
@@ -40,6 +41,27 @@ def test_focal_loss_reduces_to_cross_entropy_and_weights_classes():
 def test_class_weights():
     w = class_weights(torch.tensor([0, 0, 0, 1]), 3)
     assert w[0] < w[1] and w[2] == 0 and torch.isclose(w[:2].mean(), torch.tensor(1.0))
+
+
+def test_source_sampler_evens_out_classes_and_sources():
+    labels = np.array([0] * 12 + [1] * 4)
+    groups = np.array(["big"] * 9 + ["small"] * 3 + ["x"] * 4)  # class 0: one source of 9 clips, one of 3
+    even = sample_weights(labels, groups, 2, source_power=0.0)
+    assert torch.isclose(even[labels == 0].sum(), even[labels == 1].sum())  # classes: equal mass
+    assert torch.isclose(even[:9].sum(), even[9:12].sum())  # sources of a class: equal mass
+    sqrt = sample_weights(labels, groups, 2, source_power=0.5)
+    assert torch.isclose(sqrt[:9].sum() / sqrt[9:12].sum(), torch.tensor(3.0, dtype=torch.float64).sqrt())  # (9/3)**0.5
+    plain = sample_weights(labels, groups, 2, source_power=1.0)  # power 1: class balance only
+    torch.testing.assert_close(plain, sample_weights(labels, None, 2, source_power=0.0))
+    old = class_weights(torch.from_numpy(labels), 2)[labels].double()  # the class-balanced sampler's weights
+    torch.testing.assert_close(plain, old / old.sum())
+    # What the trainer draws follows the weights: the small source is drawn as often as the big one.
+    g = torch.Generator().manual_seed(0)
+    drawn = torch.cat([torch.cat(_epoch_batches(even, 16, 4, g)) for _ in range(500)])
+    share = np.bincount(groups[drawn.numpy()] == "small", minlength=2) / len(drawn)
+    assert abs(share[1] - 0.25) < 0.02 and abs((labels[drawn.numpy()] == 1).mean() - 0.5) < 0.02
+    with pytest.raises(ValueError, match="balance must be one of"):
+        TrainConfig(balance="both")
 
 
 def test_augmentation_picks_real_frames_in_order():

@@ -13,9 +13,11 @@ from app.features.store import FeatureStoreError
 
 # The shipped default's settings, chosen by measurement: docs/model-selection/ (selection.json: frames,
 # multi-scale, size, TTA; robustness.json: pixel-augmented copies against the resolution shortcut;
-# mean_pool.json: the mean path beside attention pooling).
+# mean_pool.json: the mean path beside attention pooling; source_cv.json: class and source balance,
+# judged on sources held out of training).
 DEFAULTS = {"backbone": "efficientnet_lite0", "max_frames": 73, "scales": [1.0], "hidden": 128, "lstm_layers": 1,
-            "heads": 2, "dropout": 0.3, "mean_pool": True, "augment_copies": 0}
+            "heads": 2, "dropout": 0.3, "mean_pool": True, "augment_copies": 0, "balance": "source",
+            "source_power": 0.0}
 
 
 def add_parser(sub) -> None:
@@ -45,8 +47,13 @@ def add_parser(sub) -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=1e-2)
     p.add_argument("--patience", type=positive_int, default=20, help="early stopping on val macro-F1")
-    p.add_argument("--balance", choices=["loss", "sampler", "none"], default="loss",
-                   help="how class imbalance is handled (once): loss weights or a balanced sampler")
+    p.add_argument("--balance", choices=["loss", "sampler", "source", "none"], default=DEFAULTS["balance"],
+                   help="how class imbalance is handled (once): loss weights, a class-balanced sampler, or "
+                        "a sampler that also evens out the sources within each class (the manifest's "
+                        "source column; without one, each video file is a source)")
+    p.add_argument("--source-power", type=float, default=DEFAULTS["source_power"],
+                   help="with --balance source: a source's share of its class goes as (its clips) ** this; "
+                        "0 = every source the same share, 1 = plain class balance")
     p.add_argument("--tta", choices=["auto", "on", "off"], default="auto",
                    help="TTA default of the bundle; auto = on only if it raises val macro-F1")
     p.add_argument("--abstain-threshold", type=float, default=None,
@@ -86,7 +93,8 @@ def run(args) -> int:
                                hidden_dim=args.hidden, lstm_layers=args.lstm_layers, heads=args.heads,
                                dropout=args.dropout, mean_pool=args.mean_pool)
         train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                            weight_decay=args.weight_decay, patience=args.patience, balance=args.balance)
+                            weight_decay=args.weight_decay, patience=args.patience, balance=args.balance,
+                            source_power=args.source_power)
         job = TrainJob(dataset=dataset, out=out, work=work, backbone=backbone, max_frames=args.max_frames,
                        scales=args.scales, model=model, train=train, members=args.members, seed=args.seed,
                        tta=args.tta, abstain_threshold=args.abstain_threshold, name=name,

@@ -1,9 +1,11 @@
 """Labelled video sets: read a manifest CSV or a folder per class, and validate it before any compute.
 
 Manifest CSV columns: ``split,path,label`` and optionally ``start,end`` (seconds, a segment of a
-longer video); other columns are kept but ignored. Paths are relative to the manifest. Without a
-``split`` column (or with a folder per class), a stratified split by video is made: all segments of
-one file land in one split.
+longer video) and ``source`` (where the clip came from: clips of one source are kept together by
+the automatic split, and ``--balance source`` training weighs sources within a class); other
+columns are ignored. Paths are relative to the manifest. Without a ``split`` column (or with a
+folder per class), a stratified split by source, or else by video, is made: all clips of one
+source, or all segments of one file, land in one split.
 
 Validation collects every problem at once, each with its CSV row, and raises ``DatasetError``
 listing them: missing or undecodable files, empty or comma-containing labels, segments with
@@ -19,7 +21,7 @@ import math
 import os
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +64,12 @@ class Item:
     label: str
     start: float | None = None
     end: float | None = None
+    source: str | None = None  # the optional ``source`` column: where the clip came from
+
+    @property
+    def group(self) -> str:
+        """What must stay together: the source when the manifest names one, else the video file."""
+        return self.source or str(self.path)
 
     @property
     def id(self) -> str:
@@ -198,7 +206,8 @@ def _read_csv(path: Path) -> tuple[list[Item], list[Finding], bool]:
             continue
         if start is not None and end is not None and start >= end:
             findings.append(Finding("error", f"segment start {start:g} s is not before end {end:g} s", line))
-        items.append(Item(line, split, (path.parent / rel).resolve(), rel, label, start, end))
+        items.append(Item(line, split, (path.parent / rel).resolve(), rel, label, start, end,
+                          row.get("source") or None))
     if not items and not findings:
         findings.append(Finding("error", f"{path}: the manifest has no rows"))
     seen: dict[str, int] = {}
@@ -220,25 +229,26 @@ def _read_folder(root: Path) -> tuple[list[Item], list[Finding], bool]:
 
 
 def _auto_split(items: list[Item], *, seed: int, val_fraction: float, test_fraction: float) -> list[Item]:
-    """Stratified split by video file: each file (all its segments) goes to one split."""
-    by_file: dict[Path, list[Item]] = defaultdict(list)
+    """Stratified split by group: each source (or, without a source column, each video file with all
+    its segments) goes to one split."""
+    by_group: dict[str, list[Item]] = defaultdict(list)
     for it in items:
-        by_file[it.path].append(it)
-    by_class: dict[str, list[Path]] = defaultdict(list)
-    for f, its in by_file.items():
+        by_group[it.group].append(it)
+    by_class: dict[str, list[str]] = defaultdict(list)
+    for grp, its in by_group.items():
         majority = Counter(i.label for i in its).most_common(1)[0][0]
-        by_class[majority].append(f)
+        by_class[majority].append(grp)
     rng = np.random.default_rng(seed)
-    split_of: dict[Path, str] = {}
+    split_of: dict[str, str] = {}
     for label in sorted(by_class):
-        files = sorted(by_class[label])
-        rng.shuffle(files)
-        n = len(files)
+        groups = sorted(by_class[label])
+        rng.shuffle(groups)
+        n = len(groups)
         n_test = int(round(n * test_fraction)) if n >= 3 else 0
         n_val = int(round(n * val_fraction)) if n >= 3 else 0
-        for k, f in enumerate(files):
-            split_of[f] = "test" if k < n_test else "val" if k < n_test + n_val else "train"
-    return [Item(it.row, split_of[it.path], it.path, it.rel, it.label, it.start, it.end) for it in items]
+        for k, grp in enumerate(groups):
+            split_of[grp] = "test" if k < n_test else "val" if k < n_test + n_val else "train"
+    return [replace(it, split=split_of[it.group]) for it in items]
 
 
 def _check_media(ds: Dataset, workers: int) -> None:

@@ -1,7 +1,9 @@
 """Train one temporal member: the recipe of the system we build on, with its defects fixed.
 
 - Focal loss with label smoothing; class imbalance handled once: loss weights *or* a balanced
-  sampler (``balance``), never both.
+  sampler (``balance``), never both. The ``source`` sampler also evens out sources within a class
+  (a class made mostly of one source, such as content4's Atari Gaming, would otherwise teach that
+  source's look as the class).
 - AdamW; CosineAnnealingWarmRestarts with its period in epochs, stepped once per epoch.
 - Gradient clipping; feature augmentation (temporal crop/shift, speed, frame drop, noise).
 - Early stopping on validation macro-F1; the best epoch's weights are kept.
@@ -12,12 +14,13 @@ from __future__ import annotations
 
 import copy
 import csv
+import hashlib
 import json
 import logging
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -33,6 +36,9 @@ from app.training.losses import FocalLoss, class_weights
 log = logging.getLogger(__name__)
 
 
+BALANCE = ("loss", "sampler", "source", "none")
+
+
 @dataclass
 class TrainConfig:
     epochs: int = 60
@@ -45,13 +51,16 @@ class TrainConfig:
     patience: int = 20
     focal_gamma: float = 2.0
     label_smoothing: float = 0.1
-    balance: str = "loss"  # "loss" (class weights in the loss), "sampler" (balanced batches) or "none"
+    balance: str = "loss"  # "loss" (class weights in the loss), "sampler" (balanced batches), "source" or "none"
+    source_power: float = 0.0  # "source": a source's share of its class goes as (its clips) ** this
     grad_clip: float = 1.0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self):
-        if self.balance not in ("loss", "sampler", "none"):
-            raise ValueError(f"balance must be 'loss', 'sampler' or 'none', got {self.balance!r}")
+        if self.balance not in BALANCE:
+            raise ValueError(f"balance must be one of {', '.join(BALANCE)}, got {self.balance!r}")
+        if not 0.0 <= self.source_power <= 1.0:
+            raise ValueError(f"source_power must be in [0, 1], got {self.source_power}")
         if isinstance(self.augment, dict):
             self.augment = AugmentConfig(**self.augment)
 
@@ -81,20 +90,39 @@ class MemberResult:
     best: dict  # validation scores at the best epoch
 
 
-def _epoch_batches(labels: torch.Tensor, cfg: TrainConfig, num_classes: int, g: torch.Generator):
-    n = len(labels)
-    if cfg.balance == "sampler":
-        w = class_weights(labels, num_classes)[labels]
-        order = torch.multinomial(w, n, replacement=True, generator=g)
+def sample_weights(labels, groups, num_classes: int, source_power: float = 1.0) -> torch.Tensor:
+    """Per-row sampling weights: every class present gets the same total weight; within a class a
+    source (``groups``) gets a share proportional to (its rows) ** ``source_power``, split evenly
+    over its rows. Power 1 is the plain class-balanced sampler, 0 gives every source of a class the
+    same share. Without groups every row is its own source."""
+    labels = np.asarray(labels)
+    groups = np.asarray(groups if groups is not None else np.arange(len(labels)).astype(str))
+    w = np.zeros(len(labels))
+    present = np.unique(labels)
+    for c in present:
+        rows = labels == c
+        names, inverse, sizes = np.unique(groups[rows], return_inverse=True, return_counts=True)
+        share = sizes.astype(float) ** source_power
+        w[rows] = (share / share.sum())[inverse] / sizes[inverse] / len(present)
+    return torch.from_numpy(w)
+
+
+def _epoch_batches(weights: torch.Tensor | None, n: int, batch_size: int, g: torch.Generator):
+    if weights is not None:
+        order = torch.multinomial(weights, n, replacement=True, generator=g)
     else:
         order = torch.randperm(n, generator=g)
-    return [order[i:i + cfg.batch_size] for i in range(0, n, cfg.batch_size)]
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
 
 
 def train_member(train: FeatureSet, val: FeatureSet, model_cfg: TemporalConfig, cfg: TrainConfig, *,
                  seed: int, out_dir: Path | None = None, name: str = "member", progress: bool = True,
-                 on_epoch: Callable[[list[dict], Path | None], None] | None = None) -> MemberResult:
-    """Train one member on ``train``, selecting the epoch by macro-F1 on ``val``."""
+                 on_epoch: Callable[[list[dict], Path | None], None] | None = None,
+                 groups: Sequence[str] | None = None) -> MemberResult:
+    """Train one member on ``train``, selecting the epoch by macro-F1 on ``val``.
+
+    ``groups`` names each training row's source (used by ``balance="source"``).
+    """
     num_classes = model_cfg.num_classes
     xt, lt, yt = tensors(train)
     xv, lv, yv = tensors(val)
@@ -102,11 +130,16 @@ def train_member(train: FeatureSet, val: FeatureSet, model_cfg: TemporalConfig, 
     g = torch.Generator().manual_seed(seed)
     model = TemporalClassifier(model_cfg)
     alpha = class_weights(yt, num_classes) if cfg.balance == "loss" else None
+    weights = None
+    if cfg.balance in ("sampler", "source"):
+        weights = sample_weights(yt.numpy(), groups if cfg.balance == "source" else None, num_classes,
+                                 cfg.source_power if cfg.balance == "source" else 1.0)
     loss_fn = FocalLoss(cfg.focal_gamma, cfg.label_smoothing, alpha)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=cfg.restart_epochs,
                                                                  T_mult=cfg.restart_mult, eta_min=cfg.min_lr)
-    args = {"seed": seed, "train": cfg.to_dict(), "model": model_cfg.to_dict(), "n_train": len(yt)}
+    args = {"seed": seed, "train": cfg.to_dict(), "model": model_cfg.to_dict(), "n_train": len(yt),
+            "sampling": None if weights is None else hashlib.sha256(weights.numpy().tobytes()).hexdigest()}
     history: list[dict] = []
     best_state, best_epoch, best_key, best = None, -1, (-math.inf, -math.inf), {}
     start_epoch = 0
@@ -131,7 +164,7 @@ def train_member(train: FeatureSet, val: FeatureSet, model_cfg: TemporalConfig, 
             break
         model.train()
         total, correct, seen = 0.0, 0, 0
-        for idx in _epoch_batches(yt, cfg, num_classes, g):
+        for idx in _epoch_batches(weights, len(yt), cfg.batch_size, g):
             x, lengths = augment_batch(xt[idx], lt[idx], cfg.augment, g)
             logits, _ = model(x, lengths)
             loss = loss_fn(logits, yt[idx])

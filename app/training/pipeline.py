@@ -104,6 +104,8 @@ def train_bundle(job: TrainJob) -> Path:
     if "train" not in sets or "val" not in sets:
         raise ValueError(f"training needs a train and a val split; the dataset has {ds.splits}")
     train, val = sets["train"], sets["val"]
+    group_of = {it.id: it.group for it in ds.items}
+    groups = [group_of[i.split("@aug")[0]] for i in train.ids]  # an augmented copy keeps its clip's source
     t_features = time.time() - t_start
 
     results, infos = {}, {}
@@ -119,7 +121,7 @@ def train_bundle(job: TrainJob) -> Path:
                 plot_dashboard(history, classes, out / "dashboard.png", title=title)
 
         res = train_member(train, val, job.model, job.train, seed=seed, out_dir=out, name=name,
-                           progress=job.progress, on_epoch=progress)
+                           progress=job.progress, on_epoch=progress, groups=groups)
         plot_dashboard(res.history, classes, out / "dashboard.png", title=title)
         return res
 
