@@ -98,6 +98,7 @@ def reviewed_bundle(wiring_bundle, tmp_path_factory) -> Path:
                                "test": dict.fromkeys(classes, 5)}}
     meta["excluded_members"] = [{"name": "member_1", "seed": 1, "action": "retrained",
                                  "reason": "validation macro-F1 0.100 is far below the members' median"}]
+    meta["sampler_study"] = {"question": "which sampler?", "decision": {"balance": "source", "source_power": 0.0}}
     (path / "bundle.json").write_text(json.dumps(meta, indent=2))
     bundle = load_bundle(path)
     rng = np.random.default_rng(0)

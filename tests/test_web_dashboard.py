@@ -134,6 +134,14 @@ def test_at_a_glance(app, report):
     assert weakest.replace("_", " ") in glance
 
 
+def test_the_studies_behind_the_settings_are_named(app):
+    html = page(app.test_client(), "/dashboard/reviewed")
+    studies = html[html.index('id="studies"'):html.index("</ul>", html.index('id="studies"'))]
+    assert "sampler_study" in studies and "which sampler?" in studies
+    assert "balance = source; source_power = 0.0" in " ".join(studies.split())
+    assert 'id="studies"' not in page(app.test_client(), "/dashboard/wiring")  # nothing attached: no list
+
+
 def test_val_split(app, reviewed_bundle):
     val = json.loads((reviewed_bundle / "report" / "val" / "report.json").read_text())
     html = page(app.test_client(), "/dashboard/reviewed?split=val")

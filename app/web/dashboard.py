@@ -57,7 +57,8 @@ def show(bundle_id: str | None = None):
     except reports.ReportError as exc:
         return render_template("dashboard.html", **context, problem=str(exc))
     training = reports.training_histories(path)
-    context.update(meta=meta, report=report, training=training, curves=_curves(training), columns=COLUMNS)
+    context.update(meta=meta, report=report, training=training, curves=_curves(training), columns=COLUMNS,
+                   studies=reports.studies(meta))
     if report:
         context.update(_report_view(report, meta, request.args.get("system"), split))
     return render_template("dashboard.html", **context)

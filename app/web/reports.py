@@ -66,6 +66,11 @@ def report_dir(bundle_dir: Path, split: str = "test") -> Path:
     return bundle_dir / REPORT_SPLITS[split]
 
 
+def studies(meta: dict) -> dict[str, dict]:
+    """The studies attached to a bundle at training (``--attach``) that decided a setting."""
+    return {k: v for k, v in meta.items() if isinstance(v, dict) and isinstance(v.get("decision"), dict)}
+
+
 def training_histories(bundle_dir: Path) -> list[dict]:
     """Per member: name, its curves image (relative to report/) and its per-epoch history."""
     out = []
