@@ -101,7 +101,7 @@ def sample_weights(labels, groups, num_classes: int, source_power: float = 1.0) 
     present = np.unique(labels)
     for c in present:
         rows = labels == c
-        names, inverse, sizes = np.unique(groups[rows], return_inverse=True, return_counts=True)
+        _, inverse, sizes = np.unique(groups[rows], return_inverse=True, return_counts=True)
         share = sizes.astype(float) ** source_power
         w[rows] = (share / share.sum())[inverse] / sizes[inverse] / len(present)
     return torch.from_numpy(w)
