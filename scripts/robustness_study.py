@@ -22,7 +22,7 @@ import torch
 
 from app.data.manifest import load_dataset
 from app.evaluation.metrics import classification_metrics
-from app.features.augment import PixelAugment, degrade
+from app.features.augment import PixelAugment, degrade, original_id
 from app.features.dataset import extract_dataset
 from app.features.engine import create_backbone
 from app.features.store import read_features
@@ -73,7 +73,7 @@ def main() -> None:
         shifted[f"val_low{side}"] = read_features(path).split("val")
     print(f"features ready in {time.time() - t0:.0f} s", flush=True)
     fs = read_features(store)
-    clean_train = fs.take([i for i, (s, k) in enumerate(zip(fs.splits, fs.ids)) if s == "train" and "@aug" not in k])
+    clean_train = fs.take([i for i, (s, k) in enumerate(zip(fs.splits, fs.ids)) if s == "train" and original_id(k) == k])
     aug_train = fs.split("train")
     val = fs.split("val")
     cfg = TemporalConfig(input_dim=fs.features.shape[-1], num_classes=len(fs.classes), dropout=0.3, **SIZES[args.size])

@@ -229,7 +229,7 @@ def test_pixel_augmentation_is_per_clip_deterministic_and_real():
 
 def test_extract_dataset_adds_augmented_training_copies(tmp_path, lite0):
     from app.data.manifest import load_dataset
-    from app.features.augment import PixelAugment
+    from app.features.augment import PixelAugment, original_id
     from app.features.dataset import extract_dataset
 
     from tests.videos import index_frame
@@ -250,6 +250,8 @@ def test_extract_dataset_adds_augmented_training_copies(tmp_path, lite0):
     row = {k: i for i, k in enumerate(fs.ids)}
     assert not np.allclose(fs.features[row["train_a.mp4"]], fs.features[row["train_a.mp4@aug1"]])
     assert {fs.splits[row[k]] for k in fs.ids if "@aug" in k} == {"train"}
+    assert [original_id(k) for k in sorted(fs.ids)] == ["train_a.mp4"] * 3 + ["train_b.mp4"] * 3 + ["val_a.mp4",
+                                                                                                 "val_b.mp4"]
 
 
 def test_streamed_features_equal_the_sequential_path(tmp_path, lite0):

@@ -18,6 +18,18 @@ from typing import Callable
 import cv2
 import numpy as np
 
+COPY_MARK = "@aug"
+
+
+def copy_id(item_id: str, copy: int) -> str:
+    """The store row id of augmented copy ``copy`` (1, 2, ...) of a clip."""
+    return f"{item_id}{COPY_MARK}{copy}"
+
+
+def original_id(row_id: str) -> str:
+    """The clip a store row comes from: itself, or the clip an augmented copy was made of."""
+    return row_id.split(COPY_MARK)[0]
+
 
 @dataclass(frozen=True)
 class PixelAugment:

@@ -12,7 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from app.data.manifest import Dataset, Item
-from app.features.augment import PixelAugment
+from app.features.augment import PixelAugment, copy_id
 from app.features.engine import Backbone
 from app.features.extract import features_from_sampled
 from app.features.store import FeatureStore
@@ -84,7 +84,7 @@ def extract_dataset(dataset: Dataset, out: str | os.PathLike, backbone: Backbone
                 continue
             wanted = [_Job(it, it.id, base)]
             if augment is not None and it.split == "train":
-                wanted += [_Job(it, f"{it.id}@aug{k}", _compose(prepare, augment.for_clip(it.id, k)))
+                wanted += [_Job(it, copy_id(it.id, k), _compose(prepare, augment.for_clip(it.id, k)))
                            for k in range(1, copies + 1)]
             for job in wanted:
                 if job.row_id in done:

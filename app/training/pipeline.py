@@ -21,7 +21,7 @@ from app.bundle import load_bundle, save_bundle
 from app.data.manifest import Dataset
 from app.evaluation.metrics import classification_metrics, expected_calibration_error
 from app.evaluation.report import evaluate
-from app.features.augment import PixelAugment
+from app.features.augment import PixelAugment, copy_id, original_id
 from app.features.dataset import extract_dataset
 from app.features.engine import Backbone
 from app.features.store import FeatureSet, read_features
@@ -75,7 +75,7 @@ def split_sets(job: TrainJob) -> dict[str, FeatureSet]:
     for split in job.dataset.splits:
         ids = [it.id for it in job.dataset.split(split)]
         if split == "train":  # augmented copies are training rows only
-            ids += [f"{i}@aug{k}" for i in ids for k in range(1, job.augment_copies + 1)]
+            ids += [copy_id(i, k) for i in ids for k in range(1, job.augment_copies + 1)]
         sub = fs.take([row[i] for i in ids if i in row])
         sub.splits = [split] * len(sub)
         sets[split] = sub
@@ -105,7 +105,7 @@ def train_bundle(job: TrainJob) -> Path:
         raise ValueError(f"training needs a train and a val split; the dataset has {ds.splits}")
     train, val = sets["train"], sets["val"]
     group_of = {it.id: it.group for it in ds.items}
-    groups = [group_of[i.split("@aug")[0]] for i in train.ids]  # an augmented copy keeps its clip's source
+    groups = [group_of[original_id(i)] for i in train.ids]  # an augmented copy keeps its clip's source
     t_features = time.time() - t_start
 
     results, infos = {}, {}
