@@ -43,6 +43,33 @@ class Frame:
     image: Callable[[], np.ndarray]  # (H, W, 3) uint8 RGB, upright
 
 
+# Text that FFmpeg's demuxers read as a list of other files or URLs to open (HLS, concat, DASH,
+# SDP, ...). FFmpeg follows them, local files included, so such an upload could make the
+# service read any file it can reach (another user's upload) or connect out: refused unread.
+_PLAYLIST_MARKERS = (b"#EXTM3U", b"#EXT-X-", b"ffconcat", b"<MPD", b"<?xml", b"<smil", b"[playlist]")
+_SNIFF_BYTES = 64 * 1024
+
+
+def refusal(path: Path) -> str | None:
+    """Why ``path`` must not be given to a decoder at all (a playlist or other text), or None.
+
+    No video container is plain text; playlists, file lists and session descriptions are.
+    """
+    with open(path, "rb") as f:
+        head = f.read(_SNIFF_BYTES)
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:4096]
+    if any(marker.lower() in start.lower() for marker in _PLAYLIST_MARKERS):
+        return "it is a playlist or a list of files, which is never followed"
+    if head and b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:  # not just a multi-byte character cut at the end
+                return None
+        return "it is a text file"
+    return None
+
+
 def _sane_fps(fps: float) -> float:
     # VFR files often report a time-base rate (e.g. 90000) or NaN; treat those as unknown.
     return float(fps) if fps and math.isfinite(fps) and 0.0 < fps <= 1000.0 else 0.0
@@ -120,6 +147,9 @@ class PyAVReader:
             raise ReaderOpenError("the file has no video stream")
         self._container = container
         stream = container.streams.video[0]
+        if stream.codec_context is None:  # e.g. a sample table too damaged to name the codec
+            container.close()
+            raise ReaderOpenError("the video stream has no usable codec")
         # Slice threads only: with frame threads FFmpeg swallows the data error at a truncation
         # point, and telling truncated files from lying headers is this reader's job.
         stream.thread_type = "SLICE"

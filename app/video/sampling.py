@@ -10,6 +10,9 @@ Headers lie: the planned duration comes from the header, and when decoding shows
 shorter or longer than claimed (or the header states nothing), the targets are planned again on
 the measured duration in a second pass. Long videos are crossed by seeking instead of decoding
 through the gaps between targets.
+
+Every call runs under a budget (``app.video.limits``): absurd headers are refused before decoding,
+and seeks, decoded frames and wall-clock time are capped, so no file can make a decode run forever.
 """
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from app.video.readers import READERS, Frame, ReaderOpenError
+from app.video.limits import DecodeBudget, DecodeLimits, get_limits
+from app.video.readers import READERS, Frame, ReaderOpenError, refusal
 
 MAX_FRAME_PIXELS = 8192 * 8192  # larger frames are refused before decoding (a lying header or a bomb)
 SEEK_MIN_GAP_S = 4.0  # cross gaps between targets longer than this by seeking (see docs/performance.md)
@@ -36,10 +40,14 @@ class VideoDecodeError(ValueError):
     ``empty`` (0 bytes or not a file), ``not_video`` (no decoder recognises it as a video),
     ``no_frames`` (a video container with no decodable frame), ``corrupt`` (truncated or damaged
     data), ``too_large`` (absurd frame size), ``bad_segment`` (the requested segment is outside
-    the video). ``details`` holds what each decoding library reported.
+    the video), ``bad_header`` (the header declares an absurd frame rate or frame count),
+    ``too_long`` (longer than the longest video accepted), ``over_budget`` (decoding needed more
+    time, frames or seeks than its budget allows: see ``app.video.limits``). ``details`` holds what
+    each decoding library reported.
     """
 
-    CODES = ("empty", "not_video", "no_frames", "corrupt", "too_large", "bad_segment")
+    CODES = ("empty", "not_video", "no_frames", "corrupt", "too_large", "bad_segment", "bad_header", "too_long",
+             "over_budget")
 
     def __init__(self, message: str, details: Sequence[str] = (), *, code: str = "corrupt"):
         super().__init__(message)
@@ -47,6 +55,12 @@ class VideoDecodeError(ValueError):
             raise ValueError(f"unknown VideoDecodeError code {code!r}")
         self.code = code
         self.details = list(details)
+
+
+def _check_not_text(path: Path) -> None:
+    why = refusal(path)
+    if why:
+        raise VideoDecodeError(f"{path.name}: not a readable video ({why})", [why], code="not_video")
 
 
 def _undecodable(path: Path, problems: Sequence[str], opened: bool) -> VideoDecodeError:
@@ -104,6 +118,34 @@ def _check_dims(width: int, height: int, what: str) -> None:
         )
 
 
+def _over_budget(message: str) -> VideoDecodeError:
+    return VideoDecodeError(message, code="over_budget")
+
+
+def _new_budget(path: Path, limits: DecodeLimits | None) -> DecodeBudget:
+    return DecodeBudget(limits or get_limits(), path.name, _over_budget)
+
+
+def _check_header(header, limits: DecodeLimits, name: str) -> None:
+    """Refuse headers no real video has (before decoding: a crafted header must not steer the work)."""
+    if 0 < header.fps < limits.min_fps:
+        raise VideoDecodeError(
+            f"{name}: the header declares {header.fps:.6g} frames per second (below the {limits.min_fps:g} "
+            f"accepted); the file's timing information is broken (e.g. a time scale of 0)", code="bad_header")
+    if header.frame_count > limits.max_frame_count:
+        raise VideoDecodeError(
+            f"{name}: the header declares {header.frame_count} frames (more than the {limits.max_frame_count} "
+            f"accepted); the file is broken or not a normal video", code="bad_header")
+    if header.duration > limits.max_duration_s:
+        raise _too_long(name, header.duration, limits, "declares")
+
+
+def _too_long(name: str, seconds: float, limits: DecodeLimits, verb: str) -> VideoDecodeError:
+    return VideoDecodeError(
+        f"{name}: the video {verb} {seconds:.0f} s, longer than the {limits.max_duration_s:g} s accepted "
+        f"(VIDEOCLF_MAX_DURATION_S)", code="too_long")
+
+
 @dataclass
 class _Pass:
     """What one pass over the file saw and kept."""
@@ -127,7 +169,7 @@ class _Pass:
 
 
 def _run_pass(reader, targets: np.ndarray, *, nominal: float | None, stop: float | None,
-              expected_end: float | None, transform, on_keep=None) -> _Pass:
+              expected_end: float | None, transform, budget: DecodeBudget, on_keep=None) -> _Pass:
     """Decode once, keeping the frame on screen at each target time (``targets`` sorted).
 
     A frame is on screen from its timestamp until the next frame's. That end is only known one
@@ -138,8 +180,15 @@ def _run_pass(reader, targets: np.ndarray, *, nominal: float | None, stop: float
 
     After the last target the pass goes on to the end of the file when that is near (to
     measure the true duration cheaply), and stops when it is far (trusting the header).
+
+    ``budget`` is charged for every frame and seek (VideoDecodeError ``over_budget`` when spent).
+    A seek that lands no later than where decoding already was gains nothing (some files cannot
+    be seeked): after two such seeks the pass decodes through instead of seeking again.
     """
     n = len(targets)
+    budget.new_pass(n)
+    max_t = budget.limits.max_duration_s
+    useless_seeks = 0
     p = _Pass(target_to_image=np.full(n, -1, dtype=np.int64))
     j = 0  # first target not yet assigned
     held = None  # (time, image or None, stored index or None) of the previous frame
@@ -163,6 +212,7 @@ def _run_pass(reader, targets: np.ndarray, *, nominal: float | None, stop: float
     margin = max(_SEEK_MARGIN_S, 1.5 * (nominal or 0.0))
     if n and targets[0] > SEEK_MIN_GAP_S:
         seek_target = targets[0]
+        budget.seek()
         reader.seek(seek_target - margin)
         p.seeked = True
     frames = reader.frames()
@@ -172,6 +222,7 @@ def _run_pass(reader, targets: np.ndarray, *, nominal: float | None, stop: float
         except StopIteration:
             p.reached_end = True
             break
+        budget.frame()
         t = fr.t
         if seek_target is not None:
             # First frame after a seek. OpenCV turns times into frame numbers with the average
@@ -179,9 +230,12 @@ def _run_pass(reader, targets: np.ndarray, *, nominal: float | None, stop: float
             late = t - seek_target
             if late > 0 and seek_tries < 3:
                 seek_tries += 1
+                budget.seek()
                 reader.seek(max(seek_from, seek_target - 2 * late - margin))
                 frames = reader.frames()
                 continue
+            if math.isfinite(t) and t <= seek_from + _SEEK_MARGIN_S and seek_target - t > SEEK_MIN_GAP_S:
+                useless_seeks += 1  # landed where we were, or before: this file does not seek
             seek_target, seek_tries = None, 0
         elif prev_t is not None:
             if not math.isfinite(t) or t <= prev_t:
@@ -192,6 +246,8 @@ def _run_pass(reader, targets: np.ndarray, *, nominal: float | None, stop: float
                 interval = t - prev_t
         if not math.isfinite(t):
             t = 0.0
+        if t > max_t:
+            raise _too_long(budget.name, t, budget.limits, "has frames at")
         if stop is not None and t >= stop:
             p.reached_end = True
             break
@@ -223,8 +279,9 @@ def _run_pass(reader, targets: np.ndarray, *, nominal: float | None, stop: float
             if expected_end is not None and expected_end - t > SEEK_MIN_GAP_S:
                 break  # the rest is long: trust the header rather than decode it
             continue
-        if targets[j] - t > SEEK_MIN_GAP_S:
+        if targets[j] - t > SEEK_MIN_GAP_S and useless_seeks < 2:
             seek_target, seek_from = targets[j], t
+            budget.seek()
             reader.seek(seek_target - margin)
             p.seeked = True
             frames = reader.frames()
@@ -244,13 +301,14 @@ Plan = Callable[[float, float], Sequence[np.ndarray]]  # (start, end) -> sorted 
 
 
 def _sample_with(reader_cls, path: Path, plan: Plan, start: float | None, end: float | None, transform,
-                 on_keep=None) -> tuple[SampledVideo, bool]:
+                 on_keep=None, *, budget: DecodeBudget) -> tuple[SampledVideo, bool]:
     """Sample with one reader. Returns the sample and whether the video decoded to clearly less
     than its header declares. Raises VideoDecodeError when a data error cut decoding short."""
     window_start = start or 0.0
     reader = reader_cls(path)
     try:
         header = reader.header
+        _check_header(header, budget.limits, path.name)
         if header.width and header.height:
             _check_dims(header.width, header.height, "declared")
         nominal = 1.0 / header.fps if header.fps else None
@@ -261,7 +319,8 @@ def _sample_with(reader_cls, path: Path, plan: Plan, start: float | None, end: f
         decoded_total = 0
         if plan_end is None or plan_end <= window_start:
             # The header states no usable duration: measure it with a pass that keeps nothing.
-            count = _run_pass(reader, np.empty(0), nominal=nominal, stop=end, expected_end=None, transform=None)
+            count = _run_pass(reader, np.empty(0), nominal=nominal, stop=end, expected_end=None, transform=None,
+                              budget=budget)
             passes += 1
             decoded_total += count.frames_seen
             if count.frames_seen == 0:
@@ -281,7 +340,7 @@ def _sample_with(reader_cls, path: Path, plan: Plan, start: float | None, end: f
             order = np.argsort(merged, kind="stable")
             generation = object()  # a new pass: frames kept by an earlier one are void
             p = _run_pass(reader, merged[order], nominal=nominal, stop=end, expected_end=plan_end,
-                          transform=transform,
+                          transform=transform, budget=budget,
                           on_keep=(lambda slot, image, g=generation: on_keep(g, slot, image)) if on_keep else None)
             passes += 1
             decoded_total += p.frames_seen
@@ -370,6 +429,7 @@ def sample_frames(
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
     backend: str = "auto",
     on_keep: Callable[[object, int, np.ndarray], None] | None = None,
+    limits: DecodeLimits | None = None,
 ) -> SampledVideo:
     """Decode ``path`` and sample up to ``max_frames`` frames uniformly by timestamp.
 
@@ -387,6 +447,7 @@ def sample_frames(
         final (in time order, ``index`` its position in ``frames``), so a consumer can start on
         it while decoding goes on. A new ``generation`` object means a new pass began (the header
         was wrong, or another decoder took over): frames of earlier generations are void.
+    limits : the budget of this call (default: ``app.video.limits.get_limits()``).
 
     Returns
     -------
@@ -397,19 +458,21 @@ def sample_frames(
     FileNotFoundError
         ``path`` does not exist.
     VideoDecodeError
-        The file is empty, not a video, has no decodable frames, or claims an absurd frame size.
+        The file is empty, not a video, has no decodable frames, claims an absurd frame size,
+        frame rate or length, or decoding it exceeds its budget (see ``VideoDecodeError.CODES``).
     ValueError
         Bad arguments.
     """
     _check_args(max_frames, scales, start, end, backend)
     counts = [max(1, round(max_frames * float(s))) for s in scales]
     return sample_plan(path, lambda s, e: [uniform_timestamps(s, e, n) for n in counts], start=start, end=end,
-                       transform=transform, backend=backend, on_keep=on_keep)
+                       transform=transform, backend=backend, on_keep=on_keep, limits=limits)
 
 
 def sample_plan(path: str | os.PathLike, plan: Plan, *, start: float | None = None, end: float | None = None,
                 transform: Callable[[np.ndarray], np.ndarray] | None = None, backend: str = "auto",
-                on_keep: Callable[[object, int, np.ndarray], None] | None = None) -> SampledVideo:
+                on_keep: Callable[[object, int, np.ndarray], None] | None = None,
+                limits: DecodeLimits | None = None) -> SampledVideo:
     """Like ``sample_frames``, for any plan: ``plan(start, end)`` returns groups of sorted target
     times for the span the video really has (it is called again if decoding shows the header was
     wrong). ``scale_indices[g]`` lists the frames of group g (the frame on screen at each of its
@@ -423,12 +486,14 @@ def sample_plan(path: str | os.PathLike, plan: Plan, *, start: float | None = No
         raise VideoDecodeError(f"{path.name}: not a file", code="empty")
     if path.stat().st_size == 0:
         raise VideoDecodeError(f"{path.name}: the file is empty (0 bytes)", code="empty")
+    _check_not_text(path)
     order = ["opencv", "pyav"] if backend == "auto" else [backend]
     problems = []
     fallback: SampledVideo | None = None
+    budget = _new_budget(path, limits)  # one deadline for all readers and passes
     for name in order:
         try:
-            sampled, short = _sample_with(READERS[name], path, plan, start, end, transform, on_keep)
+            sampled, short = _sample_with(READERS[name], path, plan, start, end, transform, on_keep, budget=budget)
         except ReaderOpenError as exc:
             problems.append(f"{name}: {exc}")
             continue
@@ -456,7 +521,7 @@ def _check_args(max_frames, scales, start, end, backend) -> None:
         raise ValueError(f"backend must be one of {['auto', *READERS]}, got {backend!r}")
 
 
-def probe(path: str | os.PathLike, backend: str = "auto") -> VideoMetadata:
+def probe(path: str | os.PathLike, backend: str = "auto", *, limits: DecodeLimits | None = None) -> VideoMetadata:
     """Read a video's header and decode its first frame, without sampling.
 
     Cheap (one frame), for validating datasets. Duration and frame count come from the header
@@ -468,7 +533,9 @@ def probe(path: str | os.PathLike, backend: str = "auto") -> VideoMetadata:
         raise FileNotFoundError(f"{path}: no such file")
     if not path.is_file() or path.stat().st_size == 0:
         raise VideoDecodeError(f"{path.name}: the file is empty or not a file", code="empty")
+    _check_not_text(path)
     problems = []
+    budget = _new_budget(path, limits)
     for name in (["opencv", "pyav"] if backend == "auto" else [backend]):
         try:
             reader = READERS[name](path)
@@ -477,6 +544,7 @@ def probe(path: str | os.PathLike, backend: str = "auto") -> VideoMetadata:
             continue
         try:
             h = reader.header
+            _check_header(h, budget.limits, path.name)
             if h.width and h.height:
                 _check_dims(h.width, h.height, "declared")
             first = next(reader.frames(), None)
@@ -488,7 +556,7 @@ def probe(path: str | os.PathLike, backend: str = "auto") -> VideoMetadata:
             duration, count, source = h.duration, h.frame_count, "header"
             if duration <= 0:
                 p = _run_pass(reader, np.empty(0), nominal=1 / h.fps if h.fps else None, stop=None,
-                              expected_end=None, transform=None)
+                              expected_end=None, transform=None, budget=budget)
                 duration, count, source = p.end, p.frames_seen + 1, "decoded"
             fps = h.fps or (count / duration if duration > 0 else 0.0)
             return VideoMetadata(duration=round(float(duration), 6), fps=round(float(fps), 6), width=int(width),
