@@ -49,7 +49,7 @@ def test_health_and_readiness(app):
     body = ready.get_json()
     assert body["ready"] is True and body["model"] == {"name": "wiring", "version": body["model"]["version"],
                                                        "trained": False}
-    assert body["queue"] == {"depth": 0, "running": 0, "capacity": 3}
+    assert body["queue"] == {"depth": 0, "running": 0, "capacity": 3, "stuck": 0, "stopped": 0}
 
 
 def test_metrics_count_requests_errors_latency_and_queue(app, clip, bad_videos):

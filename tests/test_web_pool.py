@@ -1,11 +1,12 @@
-"""The bounded inference pool on its own: capacity, order, failures, cancellation, shutdown."""
+"""The bounded inference pool on its own: capacity, order, failures, cancellation, deadlines, shutdown."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
-from app.web.pool import InferencePool, PoolClosed, PoolFull
+from app.web.pool import InferencePool, PoolClosed, PoolFull, TaskTimeout
 
 
 @pytest.fixture
@@ -65,3 +66,85 @@ def test_closed_pool_refuses_work():
 def test_bad_sizes():
     with pytest.raises(ValueError, match="workers >= 1"):
         InferencePool(workers=0, queue_size=1)
+
+
+def _spin(stop_after: float = 30.0):
+    """Python code that runs until stopped (what a decode loop that never ends looks like)."""
+    end = time.monotonic() + stop_after
+    while time.monotonic() < end:
+        time.sleep(0.01)
+    return "ran to the end"
+
+
+def _wait_until(predicate, seconds: float = 10.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_a_task_past_its_deadline_is_stopped_and_its_slot_freed():
+    kills = []
+    pool = InferencePool(workers=1, queue_size=0, on_kill=kills.append)
+    released = threading.Event()
+    try:
+        t0 = time.monotonic()
+        future = pool.submit(_spin, timeout=0.3, on_timeout=released.set)
+        with pytest.raises(TaskTimeout, match="ran past its 0.3 s deadline"):
+            future.result(timeout=10)
+        assert time.monotonic() - t0 < 5
+        assert released.is_set() and kills == ["timeout"] and pool.killed == 1
+        assert pool.running == 0 and pool.depth == 0
+        assert pool.submit(lambda: "next").result(timeout=10) == "next"  # the one slot is free again
+        assert _wait_until(lambda: pool.stuck == 0)  # the stopped thread unwound (TaskKilled)
+        assert pool.alive
+    finally:
+        pool.close()
+
+
+def test_a_stopped_task_stuck_in_a_native_call_is_counted_until_it_returns():
+    pool = InferencePool(workers=1, queue_size=1)
+    native = threading.Event()
+    try:
+        future = pool.submit(lambda: native.wait(3), timeout=0.2)  # a C-level wait: not interruptible
+        with pytest.raises(TaskTimeout):
+            future.result(timeout=10)
+        assert pool.stuck == 1 and "stuck" in pool.saturated()
+        assert pool.submit(lambda: 7).result(timeout=10) == 7  # its replacement takes work meanwhile
+        assert _wait_until(lambda: pool.stuck == 0, 10) and pool.saturated() is None
+    finally:
+        pool.close()
+
+
+def test_kill_stops_a_running_task_and_cancels_a_waiting_one():
+    pool = InferencePool(workers=1, queue_size=1)
+    try:
+        running = pool.submit(_spin)
+        assert _wait_until(lambda: pool.running == 1)
+        cleaned = threading.Event()
+        waiting = pool.submit(lambda: pytest.fail("a killed task ran"), on_cancel=cleaned.set)
+        assert "queue is full" in pool.saturated()
+        assert pool.kill(waiting) and cleaned.is_set() and pool.depth == 0  # its place is freed at once
+        assert pool.kill(running)
+        with pytest.raises(TaskTimeout, match="was killed"):
+            running.result(timeout=5)
+        assert pool.submit(lambda: "free").result(timeout=10) == "free"
+        assert not pool.kill(running)  # already stopped
+    finally:
+        pool.close()
+
+
+def test_cancelled_tasks_do_not_keep_their_place_while_the_workers_are_busy():
+    pool = InferencePool(workers=1, queue_size=1)
+    release = threading.Event()
+    try:
+        pool.submit(release.wait, 10)
+        assert _wait_until(lambda: pool.running == 1)
+        for _ in range(5):  # each waits, is given up on (a sync client timing out) and cancelled
+            assert pool.submit(lambda: None).cancel()
+        assert pool.depth == 0 and pool.submit(lambda: "room").cancel()
+    finally:
+        release.set()
+        pool.close()

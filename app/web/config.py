@@ -26,6 +26,7 @@ SETTINGS: dict[str, tuple[str, type, object]] = {
     "INFERENCE_WORKERS": ("VIDEOCLF_INFERENCE_WORKERS", int, 2),
     "QUEUE_SIZE": ("VIDEOCLF_QUEUE_SIZE", int, 6),
     "SYNC_TIMEOUT": ("VIDEOCLF_SYNC_TIMEOUT", float, 120.0),
+    "JOB_TIMEOUT": ("VIDEOCLF_JOB_TIMEOUT", float, 600.0),
     "RETRY_AFTER": ("VIDEOCLF_RETRY_AFTER", int, 5),
     "JOB_TTL_HOURS": ("VIDEOCLF_JOB_TTL_HOURS", float, 168.0),
     "LOAD_MODEL": ("VIDEOCLF_LOAD_MODEL", str, "background"),
@@ -85,6 +86,7 @@ def _check(cfg: dict) -> None:
     need(cfg["INFERENCE_WORKERS"] >= 1, "INFERENCE_WORKERS", "at least 1")
     need(cfg["QUEUE_SIZE"] >= 0, "QUEUE_SIZE", "0 or more")
     need(cfg["SYNC_TIMEOUT"] > 0, "SYNC_TIMEOUT", "a positive number of seconds")
+    need(cfg["JOB_TIMEOUT"] > 0, "JOB_TIMEOUT", "a positive number of seconds")
     need(cfg["RETRY_AFTER"] >= 1, "RETRY_AFTER", "at least 1 second")
     need(cfg["JOB_TTL_HOURS"] > 0, "JOB_TTL_HOURS", "a positive number of hours")
     need(cfg["LOAD_MODEL"] in LOAD_MODES, "LOAD_MODEL", f"one of {LOAD_MODES}")

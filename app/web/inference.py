@@ -3,11 +3,13 @@
 ``init_app`` loads the model bundle once per process (in a background thread by default, so the
 worker answers /healthz at once and /readyz when the model is in) and starts the inference pool.
 Requests never classify in their own thread: they ``submit`` an ``Upload`` and wait on the
-future (sync API) or leave it to a job.
+future (sync API) or leave it to a job. Every task has a deadline (SYNC_TIMEOUT for the sync
+endpoints, JOB_TIMEOUT for jobs): past it the pool stops the task and frees its slot.
 """
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import logging
 import threading
@@ -19,8 +21,9 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from app.web import explanations, metrics, uploads
+from app.video import VideoDecodeError
 from app.web.errors import ModelUnavailable, QueueFull, Timeout, from_exception
-from app.web.pool import InferencePool, PoolClosed, PoolFull
+from app.web.pool import InferencePool, PoolClosed, PoolFull, TaskTimeout
 from app.web.uploads import Upload
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ class InferenceService:
         self.stats = stats
         self.classifier = None
         self.load_error: str | None = None
+        self.loaded = threading.Event()  # set once loading has ended, loaded or not
 
     # -- loading --------------------------------------------------------------------------------
     def load(self) -> None:
@@ -53,8 +57,10 @@ class InferenceService:
         except Exception as exc:  # BundleError, BackboneUnavailableError, OSError...: all mean "not ready"
             self.load_error = f"{type(exc).__name__}: {exc}"
             log.error("could not load the model bundle %s: %s", self.model_dir, self.load_error)
+            self.loaded.set()
             return
         self.classifier = clf
+        self.loaded.set()
         log.info("loaded model %s %s from %s in %.1f s (trained: %s)", clf.bundle.name, clf.bundle.version,
                  self.model_dir, time.perf_counter() - t0, clf.bundle.trained)
         if not clf.bundle.trained:
@@ -74,16 +80,23 @@ class InferenceService:
         raise ModelUnavailable("The model is still loading; try again in a few seconds.",
                                headers={"Retry-After": str(self.retry_after)})
 
+    def wait_for_classifier(self, timeout: float):
+        """The classifier once it has loaded (waiting up to ``timeout`` seconds for a load under way):
+        for work queued before the model was in, e.g. jobs taken over at start-up."""
+        self.loaded.wait(timeout)
+        return self.require_classifier()
+
     def receive(self, request) -> Upload:
         """The request's video and options as an Upload (503 first if the model is not there)."""
         clf = self.require_classifier()
         return uploads.receive(request, self.upload_dir, clf.check_top_k)
 
     # -- running --------------------------------------------------------------------------------
-    def submit(self, fn, *args, on_cancel=None) -> Future:
-        """Queue a task on the pool; QueueFull (503 with Retry-After) when it is at capacity."""
+    def submit(self, fn, *args, on_cancel=None, timeout: float | None = None, on_timeout=None) -> Future:
+        """Queue a task on the pool (stopped ``timeout`` seconds after it starts, then ``on_timeout``
+        runs); QueueFull (503 with Retry-After) when it is at capacity."""
         try:
-            return self.pool.submit(fn, *args, on_cancel=on_cancel)
+            return self.pool.submit(fn, *args, on_cancel=on_cancel, timeout=timeout, on_timeout=on_timeout)
         except (PoolFull, PoolClosed) as exc:
             self.stats.rejected.inc()
             raise QueueFull(f"The server is busy ({exc}); try again in a few seconds.",
@@ -92,7 +105,7 @@ class InferenceService:
     def classify(self, upload: Upload, *, frames: bool = False) -> dict:
         """Classify one upload (in a pool thread). ``frames`` adds JPEG thumbnails of the sampled frames."""
         clf = self.require_classifier()
-        with self.stats.timed(self.stats.inference):
+        with self.stats.timed(self.stats.inference), self._counting_rejections():
             if frames:
                 result = _classify_with_thumbnails(clf, upload)
             else:
@@ -104,8 +117,16 @@ class InferenceService:
     def explain(self, upload: Upload, options: explanations.ExplainOptions) -> dict:
         """Explain one upload (in a pool thread): see ``app.web.explanations.explain``."""
         clf = self.require_classifier()
-        with self.stats.timed(self.stats.explain):
+        with self.stats.timed(self.stats.explain), self._counting_rejections():
             return explanations.explain(clf, upload, options)
+
+    @contextlib.contextmanager
+    def _counting_rejections(self):
+        try:
+            yield
+        except VideoDecodeError as exc:
+            self.stats.inputs_rejected.labels(exc.code).inc()
+            raise
 
     def receive_for_explain(self, request) -> tuple[Upload, explanations.ExplainOptions]:
         """The request's video (with its ``tta``) and what to explain (503 first if the model is not there)."""
@@ -116,31 +137,36 @@ class InferenceService:
 
     def classify_now(self, upload: Upload, timeout: float) -> dict:
         """Classify on the pool and wait up to ``timeout`` seconds (the sync API); see ``run_now``."""
-        return self.run_now(self.classify, upload, timeout, doing="Classifying this video",
+        return self.run_now(self.classify, upload, timeout, doing="Classifying this video", kind="classify",
                             advice="for long videos submit a job (POST /jobs) instead")
 
     def explain_now(self, upload: Upload, options: explanations.ExplainOptions, timeout: float) -> dict:
         """Explain on the pool and wait up to ``timeout`` seconds; see ``run_now``."""
         return self.run_now(functools.partial(self.explain, options=options), upload, timeout,
-                            doing="Explaining this video", advice="ask for fewer frames (k), or try a shorter video")
+                            doing="Explaining this video", kind="explain",
+                            advice="ask for fewer frames (k), or try a shorter video")
 
-    def run_now(self, task, upload: Upload, timeout: float, *, doing: str, advice: str) -> dict:
+    def run_now(self, task, upload: Upload, timeout: float, *, doing: str, advice: str, kind: str) -> dict:
         """Run ``task(upload)`` on the pool and wait up to ``timeout`` seconds for its answer.
 
         Raises QueueFull, Timeout (504, its message "<doing> took longer than ...; <advice>.";
-        the task is cancelled if it has not started) or the ApiError for what went wrong with the
-        video. The upload is deleted in every case.
+        the task is cancelled if it has not started and stopped if it has: nobody waits for it
+        any more) or the ApiError for what went wrong with the video. The upload is deleted in
+        every case. ``kind`` labels the timeout in the metrics.
         """
         try:
-            future = self.submit(_then_discard, task, upload, on_cancel=upload.discard)
+            future = self.submit(_then_discard, task, upload, on_cancel=upload.discard, timeout=timeout,
+                                 on_timeout=upload.discard)
         except BaseException:
             upload.discard()
             raise
         try:
             return future.result(timeout=timeout)
-        except FutureTimeout:
-            future.cancel()
-            raise Timeout(f"{doing} took longer than {timeout:g} s; {advice}.") from None
+        except (FutureTimeout, TaskTimeout):
+            self.pool.kill(future, "timeout")
+            upload.discard()
+            self.stats.timeouts.labels(kind).inc()
+            raise Timeout(f"{doing} took longer than {timeout:g} s and was stopped; {advice}.") from None
         except Exception as exc:
             raise from_exception(exc, filename=upload.filename, temp_name=upload.path.name) from None
 
@@ -184,8 +210,9 @@ def thumbnails(frames, size: int = THUMBNAIL_PX) -> list[str]:
 def init_app(app: Flask) -> InferenceService:
     """Start the pool and load the model (eagerly or in the background, per LOAD_MODEL)."""
     cfg = app.config
-    pool = InferencePool(cfg["INFERENCE_WORKERS"], cfg["QUEUE_SIZE"])
     stats = metrics.get_metrics(app)
+    pool = InferencePool(cfg["INFERENCE_WORKERS"], cfg["QUEUE_SIZE"],
+                         on_kill=lambda reason: stats.killed.labels(reason).inc())
     service = InferenceService(cfg["MODEL_DIR"], cfg["DEVICE"], pool, cfg["RETRY_AFTER"], stats,
                                uploads.prepare_dir(cfg["UPLOAD_DIR"]))
     stats.watch(service)

@@ -17,13 +17,14 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from app.web.errors import ApiError, NotFound, from_exception
+from app.web.errors import ApiError, NotFound, Timeout, from_exception
 from app.web.inference import InferenceService, get_service
 from app.web.jobstore import JobStore
 from app.web.uploads import PREFIX, Upload
 
 log = logging.getLogger(__name__)
 EXTENSION = "videoclf.jobs"
+MODEL_WAIT_S = 600.0  # a job queued before the model is in (taken over at start-up) waits this long for it
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")  # uuid4().hex
 _LIVE_TOKENS: set[str] = set()  # owners alive in this process (one per app; tests run several)
 
@@ -31,8 +32,10 @@ _LIVE_TOKENS: set[str] = set()  # owners alive in this process (one per app; tes
 class Jobs:
     """Job submission and execution for one app."""
 
-    def __init__(self, store: JobStore, service: InferenceService, upload_dir: Path, ttl_s: float):
+    def __init__(self, store: JobStore, service: InferenceService, upload_dir: Path, ttl_s: float,
+                 timeout_s: float):
         self.store = store
+        self.timeout_s = timeout_s
         self.service = service
         self.upload_dir = upload_dir
         self.ttl_s = ttl_s
@@ -51,12 +54,22 @@ class Jobs:
                           options={**upload.options(), "frames": frames}, upload_path=str(upload.path),
                           owner=self.owner)
         try:
-            self.service.submit(self._run, job_id, upload, frames)
+            self._queue(job_id, upload, frames)
         except BaseException:
             self.store.delete(job_id)
             upload.discard()
             raise
         return job_id
+
+    def _queue(self, job_id: str, upload: Upload, frames: bool) -> None:
+        """Put the job on the pool with its deadline; past it the job fails with code ``timeout``."""
+        def timed_out():
+            upload.discard()
+            self.service.stats.timeouts.labels("job").inc()
+            err = Timeout(f"Classifying this video took longer than {self.timeout_s:g} s and was stopped.")
+            self.store.fail_unfinished(job_id, self.owner, {**err.to_dict(), "status": err.status})
+
+        self.service.submit(self._run, job_id, upload, frames, timeout=self.timeout_s, on_timeout=timed_out)
 
     def _run(self, job_id: str, upload: Upload, frames: bool) -> None:
         try:
@@ -64,6 +77,8 @@ class Jobs:
                 log.warning("job %s was taken over by another process; not running it here", job_id)
                 return  # its upload now belongs to the new owner
             try:
+                # Jobs taken over at start-up are queued while the model is still loading.
+                self.service.wait_for_classifier(MODEL_WAIT_S)
                 result = self.service.classify(upload, frames=frames)
             except Exception as exc:
                 upload.discard()
@@ -112,7 +127,7 @@ class Jobs:
                 continue
             upload = Upload.from_options(path, job["filename"], job["options"])
             try:
-                self.service.submit(self._run, job["id"], upload, bool(job["options"].get("frames")))
+                self._queue(job["id"], upload, bool(job["options"].get("frames")))
                 counts["requeued"] += 1
             except ApiError as err:
                 upload.discard()
@@ -189,7 +204,7 @@ def init_app(app: Flask) -> Jobs:
     """Open the job store (VIDEOCLF_DB), take over jobs of dead processes, purge old ones."""
     cfg = app.config
     jobs = Jobs(JobStore(cfg["DATABASE"]), get_service(app), Path(cfg["UPLOAD_DIR"]),
-                cfg["JOB_TTL_HOURS"] * 3600)
+                cfg["JOB_TTL_HOURS"] * 3600, cfg["JOB_TIMEOUT"])
     app.extensions[EXTENSION] = jobs
     jobs.store.purge(jobs.ttl_s)
     jobs.recover()

@@ -85,6 +85,13 @@ class JobStore:
         return self._execute("UPDATE jobs SET status = 'failed', finished = ?, error = ?, upload_path = NULL "
                              "WHERE id = ? AND owner = ?", (time.time(), json.dumps(error), job_id, owner)) == 1
 
+    def fail_unfinished(self, job_id: str, owner: str, error: dict) -> bool:
+        """``mark_failed`` unless the job has finished meanwhile (a result recorded just before a
+        deadline must stand)."""
+        return self._execute("UPDATE jobs SET status = 'failed', finished = ?, error = ?, upload_path = NULL "
+                             "WHERE id = ? AND owner = ? AND status IN ('queued', 'running')",
+                             (time.time(), json.dumps(error), job_id, owner)) == 1
+
     def delete(self, job_id: str) -> None:
         self._execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 

@@ -44,6 +44,13 @@ class Metrics:
                                  registry=r)
         self.rejected = Counter("videoclf_queue_rejected", "Requests refused because the queue was full",
                                 registry=r)
+        self.timeouts = Counter("videoclf_task_timeouts", "Tasks that ran past their deadline (the client got "
+                                "504, or the job failed with code timeout)", ["task"], registry=r)
+        self.killed = Counter("videoclf_tasks_killed", "Running tasks the pool stopped and replaced (reason: "
+                              "timeout, past the deadline; killed, nobody waited any more)", ["reason"], registry=r)
+        self.inputs_rejected = Counter("videoclf_inputs_rejected", "Uploads refused by the decoder, by error code "
+                                       "(not_video, corrupt, bad_header, too_long, over_budget...)", ["code"],
+                                       registry=r)
 
     @contextmanager
     def timed(self, histogram: Histogram):
@@ -71,6 +78,8 @@ class Metrics:
               registry=r).set_function(lambda: service.pool.capacity)
         Gauge("videoclf_model_loaded", "1 when the model is loaded and the pool runs",
               registry=r).set_function(lambda: 1.0 if service.ready else 0.0)
+        Gauge("videoclf_inference_threads_stuck", "Threads of stopped tasks still inside a native call",
+              registry=r).set_function(lambda: service.pool.stuck)
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), mimetype=CONTENT_TYPE_LATEST)

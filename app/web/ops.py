@@ -21,17 +21,23 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Ready: the model is loaded and the inference pool runs (503 otherwise)."""
+    """Ready: the model is loaded, the inference pool runs and can take work (503 otherwise: also
+    while the queue is full or every slot is stuck past its deadline)."""
     service = get_service()
     pool = service.pool
-    body = {"ready": service.ready,
-            "queue": {"depth": pool.depth, "running": pool.running, "capacity": pool.capacity}}
-    if service.ready:
+    busy = pool.saturated()
+    ready = service.ready and busy is None
+    body = {"ready": ready,
+            "queue": {"depth": pool.depth, "running": pool.running, "capacity": pool.capacity,
+                      "stuck": pool.stuck, "stopped": pool.killed}}
+    if service.classifier is not None:
         bundle = service.classifier.bundle
         body["model"] = {"name": bundle.name, "version": bundle.version, "trained": bundle.trained}
+    if ready:
         return jsonify(body)
     body["reason"] = ("the model failed to load (see the server log)" if service.load_error
-                      else "the model is loading" if pool.alive else "the inference pool is stopped")
+                      else "the model is loading" if service.classifier is None and pool.alive
+                      else "the inference pool is stopped" if not pool.alive else busy)
     return jsonify(body), 503
 
 

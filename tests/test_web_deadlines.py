@@ -1,0 +1,107 @@
+"""Deadlines in the service: a task past its deadline is stopped, its slot freed, its upload
+deleted, the client told why; metrics count it; recovered jobs wait for the model to load."""
+from __future__ import annotations
+
+import io
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import poller, wait_for_job
+from tests.hostile import patch_timescale
+
+
+def metric(text: str, name: str, **labels) -> float:
+    for line in text.splitlines():
+        if line.startswith(name) and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def _settle(pool, seconds: float = 10.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if pool.running == 0 and pool.depth == 0 and pool.stuck == 0:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def app(make_web_app):
+    return make_web_app()
+
+
+def test_sync_classify_past_its_deadline_is_stopped_and_the_next_one_runs(app, clips, monkeypatch):
+    client, pool = app.test_client(), app.extensions["videoclf.inference"].pool
+    monkeypatch.setitem(app.config, "SYNC_TIMEOUT", 0.05)  # shorter than decoding a real clip
+    response = client.post("/classify", data={"video": (io.BytesIO(clips[0].read_bytes()), "a.mp4")})
+    assert response.status_code == 504 and response.get_json()["error"]["code"] == "timeout"
+    assert "was stopped" in response.get_json()["error"]["message"]
+    assert _settle(pool), (pool.running, pool.depth, pool.stuck)  # the slot is free, the thread unwound
+    assert not any(Path(app.config["UPLOAD_DIR"]).iterdir())
+    text = client.get("/metrics").get_data(as_text=True)
+    assert metric(text, "videoclf_task_timeouts_total", task="classify") == 1
+    assert metric(text, "videoclf_tasks_killed_total", reason="timeout") == 1
+    monkeypatch.setitem(app.config, "SYNC_TIMEOUT", 60.0)
+    assert client.post("/classify", data={"video": (io.BytesIO(clips[0].read_bytes()), "a.mp4")}).status_code == 200
+
+
+def test_a_job_past_its_deadline_fails_with_timeout(app, clips):
+    client, pool = app.test_client(), app.extensions["videoclf.inference"].pool
+    jobs = app.extensions["videoclf.jobs"]
+    jobs.timeout_s = 0.05
+    job_id = client.post("/jobs", data={"video": (io.BytesIO(clips[1].read_bytes()), "b.mp4")}).get_json()["id"]
+    job = wait_for_job(poller(client), f"/jobs/{job_id}", timeout=30)
+    assert job["status"] == "failed" and job["error"]["code"] == "timeout" and job["error"]["status"] == 504
+    assert _settle(pool) and not any(Path(app.config["UPLOAD_DIR"]).iterdir())
+    text = client.get("/metrics").get_data(as_text=True)
+    assert metric(text, "videoclf_task_timeouts_total", task="job") == 1
+    jobs.timeout_s = 60.0
+    job_id = client.post("/jobs", data={"video": (io.BytesIO(clips[1].read_bytes()), "b.mp4")}).get_json()["id"]
+    assert wait_for_job(poller(client), f"/jobs/{job_id}")["status"] == "done"
+
+
+def test_the_timescale_0_file_is_a_422_and_counted_as_a_rejected_input(app, content4, content4_rows, tmp_path):
+    client = app.test_client()
+    bad = patch_timescale(content4 / content4_rows[0]["path"], tmp_path / "ts0.mp4", 0)
+    response = client.post("/classify", data={"video": (io.BytesIO(bad.read_bytes()), "ts0.mp4")})
+    body = response.get_json()
+    assert response.status_code == 422 and body["error"]["code"] == "bad_header", body
+    assert re.search(r"ts0\.mp4: the header declares .* frames per second", body["error"]["message"])
+    text = client.get("/metrics").get_data(as_text=True)
+    assert metric(text, "videoclf_inputs_rejected_total", code="bad_header") == 1
+
+
+def test_jobs_taken_over_at_start_up_wait_for_the_model(make_web_app, clips, tmp_path, monkeypatch):
+    from app.web.inference import InferenceService
+
+    settings = {"DATABASE": str(tmp_path / "jobs.sqlite3"), "UPLOAD_DIR": str(tmp_path / "uploads")}
+    first = make_web_app(**settings)
+    first.extensions["videoclf.inference"].pool.gate.clear()
+    ids = [first.test_client().post("/jobs", data={"video": (io.BytesIO(c.read_bytes()), c.name)}).get_json()["id"]
+           for c in clips[:2]]
+    first.extensions["videoclf.close"]()  # gone with its jobs queued
+
+    # The next process loads its model in the background, and slowly: its recovered jobs are
+    # queued (and their threads start) before the model is in.
+    real_load, loading = InferenceService.load, threading.Event()
+
+    def slow_load(self):
+        loading.wait(10)
+        real_load(self)
+
+    monkeypatch.setattr(InferenceService, "load", slow_load)
+    second = make_web_app(LOAD_MODEL="background", **settings)
+    client = second.test_client()
+    assert client.get("/readyz").status_code == 503
+    time.sleep(0.5)
+    assert [client.get(f"/jobs/{i}").get_json()["status"] for i in ids] == ["running", "queued"]
+    loading.set()
+    for job_id, clip in zip(ids, clips):
+        job = wait_for_job(poller(client), f"/jobs/{job_id}")
+        assert job["status"] == "done", job
+        assert job["result"]["video"]["filename"] == clip.name
