@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,15 @@ class Bundle:
     @property
     def backbone(self) -> str:
         return self.meta["backbone"]["name"]
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """How frames are cut and normalised for this bundle (its geometry included)."""
+        return Preprocessing.from_dict(self.meta["backbone"]["preprocessing"])
+
+    @property
+    def geometry(self) -> str:
+        return self.preprocessing.geometry
 
     @property
     def max_frames(self) -> int:
@@ -181,9 +190,10 @@ def load_bundle(path: str | os.PathLike, *, load_baseline: bool = False) -> Bund
         raise BundleError(f"{where}: backbone {spec.name} gives {spec.feature_dim}-d features, "
                           f"bundle says {backbone.get('feature_dim')}")
     stored_pre = backbone.get("preprocessing")
-    try:
-        same = stored_pre is not None and Preprocessing.from_dict(stored_pre) == spec.preprocessing
-    except (KeyError, TypeError, ValueError):
+    try:  # the geometry is the bundle's own setting; the rest must be the backbone's
+        pre = Preprocessing.from_dict(stored_pre)
+        same = replace(pre, geometry=spec.preprocessing.geometry, tiles=spec.preprocessing.tiles) == spec.preprocessing
+    except (AttributeError, KeyError, TypeError, ValueError):
         same = False
     if not same:
         raise BundleError(f"{where}: the bundle's preprocessing {stored_pre} differs from backbone "

@@ -26,6 +26,7 @@ from app.features.engine import create_backbone
 from app.features.extract import Streamed, sample_and_featurise, select_scales
 from app.temporal.ensemble import Ensemble, apply_temperature
 from app.temporal.tta import TTA_VIEWS
+from app.temporal.uncertainty import UncertainRule
 from app.video import SampledVideo, sample_frames
 
 __all__ = ["SingleVideoClassifier", "Prediction"]
@@ -61,7 +62,7 @@ class SingleVideoClassifier:
         self.bundle: Bundle = load_bundle(bundle_dir or default_bundle_dir())
         self.device = resolve_device(device)
         self.backbone = create_backbone(self.bundle.backbone, device=self.device, engine=engine,
-                                        weights=backbone_weights)
+                                        weights=backbone_weights, geometry=self.bundle.geometry)
         expected = self.bundle.meta["backbone"].get("weights_id")
         if expected and expected != self.backbone.weights_id:
             raise BundleError(
@@ -74,6 +75,12 @@ class SingleVideoClassifier:
     @property
     def classes(self) -> list[str]:
         return self.bundle.classes
+
+    @property
+    def uncertain_rule(self) -> UncertainRule:
+        """When an answer is flagged uncertain (the bundle's rule; members disagreeing only, for
+        bundles trained before the rule existed)."""
+        return UncertainRule.from_dict(self.bundle.calibration.get("uncertain"))
 
     @property
     def device_lock(self) -> threading.Lock:
@@ -125,13 +132,17 @@ class SingleVideoClassifier:
         order = np.argsort(-probs, kind="stable")
         best = int(order[0])
         threshold = self.bundle.calibration.get("abstain_threshold")
-        uncertain = threshold is not None and float(probs[best]) < float(threshold)
+        abstain = threshold is not None and float(probs[best]) < float(threshold)
+        reasons = self.uncertain_rule.reasons(probs, pred.member_probs)
+        if abstain:
+            reasons.insert(0, f"confidence {float(probs[best]):.2f} is below the abstain threshold {float(threshold):.2f}")
         member_names = [m["name"] for m in self.bundle.meta["members"]]
         return {
-            "label": "uncertain" if uncertain else classes[best],
+            "label": "uncertain" if abstain else classes[best],
             "predicted_label": classes[best],
             "confidence": _r(probs[best]),
-            "uncertain": uncertain,
+            "uncertain": bool(reasons),
+            "uncertain_reasons": reasons,
             "top_k": [{"label": classes[i], "score": _r(probs[i])} for i in order[:top_k]],
             "probabilities": {c: _r(p) for c, p in zip(classes, probs)},
             "members": [
@@ -145,7 +156,9 @@ class SingleVideoClassifier:
             "video": sampled.metadata.to_dict(),
             "model": {"name": self.bundle.name, "version": self.bundle.version, "backbone": self.backbone.name,
                       "engine": self.backbone.engine, "device": str(self.device), "trained": self.bundle.trained,
-                      "temperature": self.bundle.temperature(pred.tta), "abstain_threshold": threshold},
+                      "temperature": self.bundle.temperature(pred.tta), "abstain_threshold": threshold,
+                      "geometry": self.backbone.preprocessing.geometry,
+                      "uncertain_rule": self.uncertain_rule.to_dict()},
         }
 
     def classify_video(self, path: str | os.PathLike, use_tta: bool | None = None, top_k: int | None = None, *,
@@ -167,8 +180,9 @@ class SingleVideoClassifier:
     def classify_with_frames(self, path: str | os.PathLike, use_tta: bool | None = None, top_k: int | None = None, *,
                              start: float | None = None, end: float | None = None, timeline: str | None = None,
                              timeline_interval: float = 2.0) -> tuple[dict, np.ndarray]:
-        """``classify_video``'s result and the (T, S, S, 3) uint8 crops the model saw, one per
-        entry of ``result["frames"]`` (for showing them: decoding once serves both)."""
+        """``classify_video``'s result and, one per entry of ``result["frames"]``, what the model saw
+        of each frame, in place on the whole frame: (T, H, W, 3) uint8 at the video's aspect ratio
+        (for showing them: decoding once serves both)."""
         tta = self.bundle.tta_default if use_tta is None else bool(use_tta)
         k = self.check_top_k(top_k)
         t0 = time.perf_counter()
@@ -188,7 +202,9 @@ class SingleVideoClassifier:
             result["timeline"] = make_timeline(self, path, mode=timeline, interval=timeline_interval, tta=tta)
             result["timings_ms"]["timeline"] = round((time.perf_counter() - t1) * 1e3, 2)
         sampled = streamed.sampled
-        return result, sampled.frames[sampled.scale_indices[0]]
+        size = (sampled.metadata.height, sampled.metadata.width)
+        pre = self.backbone.preprocessing
+        return result, np.stack([pre.to_frame(f, *size) for f in sampled.frames[sampled.scale_indices[0]]])
 
     def check_top_k(self, top_k) -> int:
         """``top_k`` as the number of labels to list: None -> min(5, classes); above -> clamped.

@@ -76,9 +76,10 @@ function windowTitle(w, classes, focus) {
 function answerBand(tl, classes, duration) {
   const track = el("div", { class: "lane-track band", "aria-label": "answer per window" });
   for (const w of tl.windows) {
-    const seg = place(el("span", { class: "seg win " + colour(classes, w.label), title: windowTitle(w, classes) }),
+    const seg = place(el("span", { class: "seg win " + colour(classes, w.label) + (w.uncertain ? " uncertain" : ""),
+                                   title: windowTitle(w, classes) + (w.uncertain ? " (uncertain)" : "") }),
                       w.start, w.end, duration);
-    seg.append(el("span", { class: "seg-text" }, pretty(w.label)));
+    seg.append(el("span", { class: "seg-text" }, pretty(w.label) + (w.uncertain ? "?" : "")));
     track.append(seg);
   }
   for (const cut of tl.shots || []) {

@@ -163,6 +163,13 @@ def test_tiny_training_run_learns_and_ships_a_bundle(tiny_manifest, tmp_path, ca
     assert len(meta["members"]) + len(left_out) == 3 and len(meta["members"]) >= 2
     assert all(e["reason"] for e in meta["excluded_members"])
     assert meta["calibration"]["temperature"] > 0 and "tta_decision" in meta["inference"]
+    # Calibrated on predictions for sources held out of training (each file is a source here).
+    assert "source-held-out CV" in meta["calibration"]["method"]
+    cv = meta["metrics"]["source_cv"]
+    assert cv["protocol"]["clips"] == 40 and cv["protocol"]["folds"] == 4
+    assert {"member_0", "member_1", "ensemble", "baseline"} <= set(cv)
+    assert 0 <= cv["ensemble"]["uncertain_rate"] <= 1 and 0.3 <= meta["calibration"]["uncertain"]["min_confidence"] <= 0.95
+    assert "uncertain" in report_systems_of(out)["ensemble"]
     assert meta["selection"] == {"decision": {"frames": 8}}  # attached study, also kept in the report
     assert json.loads((out / "report" / "selection.json").read_text()) == meta["selection"]
     first = meta["members"][0]["name"]
@@ -186,6 +193,10 @@ def test_tiny_training_run_learns_and_ships_a_bundle(tiny_manifest, tmp_path, ca
     # Rerunning the same command resumes from the checkpoints instead of starting over.
     assert main(args) == 0
     assert json.loads((work / "member_0" / "seed0" / "history.json").read_text()) == history
+
+
+def report_systems_of(bundle_dir):
+    return json.loads((bundle_dir / "report" / "report.json").read_text())["systems"]
 
 
 def test_evaluate_command(tiny_manifest, tmp_path, capsys, wiring_bundle):

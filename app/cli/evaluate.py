@@ -42,7 +42,7 @@ def run(args) -> int:
         if args.split and args.split not in dataset.splits:
             raise ValueError(f"no split {args.split!r} in the manifest; it has {dataset.splits}")
         backbone = create_backbone(bundle.backbone, device=args.device, engine=args.engine,
-                                   weights=args.backbone_weights)
+                                   weights=args.backbone_weights, geometry=bundle.geometry)
         store = Path(args.features) if args.features else out / "features.h5"
         out.mkdir(parents=True, exist_ok=True)
         splits = [args.split] if args.split else None

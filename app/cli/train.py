@@ -9,15 +9,13 @@ from pathlib import Path
 from app.cli.common import add_device_options, fail, positive_int, scales_arg
 from app.data.manifest import DatasetError, load_dataset
 from app.features.backbones import BACKBONES, BackboneUnavailableError
+from app.features.preprocessing import GEOMETRIES
 from app.features.store import FeatureStoreError
+from app.training.defaults import DEFAULT_MODEL
+from app.training.member import BALANCE
 
-# The shipped default's settings, chosen by measurement: docs/model-selection/ (selection.json: frames,
-# multi-scale, size, TTA; robustness.json: pixel-augmented copies against the resolution shortcut;
-# mean_pool.json: the mean path beside attention pooling; source_cv.json: class and source balance,
-# judged on sources held out of training).
-DEFAULTS = {"backbone": "efficientnet_lite0", "max_frames": 73, "scales": [1.0], "hidden": 128, "lstm_layers": 1,
-            "heads": 2, "dropout": 0.3, "mean_pool": True, "augment_copies": 0, "balance": "source",
-            "source_power": 0.0}
+# The shipped default's settings (app.training.defaults, each chosen by a study in docs/model-selection/).
+DEFAULTS = DEFAULT_MODEL.to_dict()
 
 
 def add_parser(sub) -> None:
@@ -31,9 +29,14 @@ def add_parser(sub) -> None:
     p.add_argument("--features", default=None, help="HDF5 feature store to use/extend (default: WORK/features.h5)")
     p.add_argument("--name", default=None, help="bundle name (default: the --out folder's name)")
     p.add_argument("--backbone", choices=sorted(BACKBONES), default=DEFAULTS["backbone"])
+    p.add_argument("--geometry", choices=GEOMETRIES, default=DEFAULTS["geometry"],
+                   help="how each frame is cut into the backbone's square input (docs/model-selection/geometry.json)")
     p.add_argument("--max-frames", type=positive_int, default=DEFAULTS["max_frames"])
     p.add_argument("--scales", type=scales_arg, default=DEFAULTS["scales"], help="e.g. 1.0,0.85,1.15 for multi-scale")
-    p.add_argument("--members", type=positive_int, default=4)
+    p.add_argument("--members", type=positive_int, default=DEFAULTS["members"])
+    p.add_argument("--calibration-folds", type=int, default=DEFAULTS["calibration_folds"],
+                   help="fit the temperature and the uncertain rule on source-held-out CV predictions with this "
+                        "many folds (0: on the val split, never sharpening)")
     p.add_argument("--augment-copies", type=int, default=DEFAULTS["augment_copies"],
                    help="pixel-augmented copies of each training clip (lower resolution, zoom, flip, colour)")
     p.add_argument("--hidden", type=positive_int, default=DEFAULTS["hidden"], help="BiLSTM output size")
@@ -47,7 +50,7 @@ def add_parser(sub) -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=1e-2)
     p.add_argument("--patience", type=positive_int, default=20, help="early stopping on val macro-F1")
-    p.add_argument("--balance", choices=["loss", "sampler", "source", "none"], default=DEFAULTS["balance"],
+    p.add_argument("--balance", choices=BALANCE, default=DEFAULTS["balance"],
                    help="how class imbalance is handled (once): loss weights, a class-balanced sampler, or "
                         "a sampler that also evens out the sources within each class (the manifest's "
                         "source column; without one, each video file is a source)")
@@ -88,7 +91,7 @@ def run(args) -> int:
         for w in dataset.warnings:
             print(f"videoclf: warning: {w}")
         backbone = create_backbone(args.backbone, device=args.device, engine=args.engine,
-                                   weights=args.backbone_weights)
+                                   weights=args.backbone_weights, geometry=args.geometry)
         model = TemporalConfig(input_dim=backbone.feature_dim, num_classes=len(dataset.classes),
                                hidden_dim=args.hidden, lstm_layers=args.lstm_layers, heads=args.heads,
                                dropout=args.dropout, mean_pool=args.mean_pool)
@@ -100,6 +103,7 @@ def run(args) -> int:
                        tta=args.tta, abstain_threshold=args.abstain_threshold, name=name,
                        features=Path(args.features) if args.features else None, progress=not args.no_progress,
                        augment_copies=max(0, args.augment_copies), extra=attached,
+                       calibration_folds=max(0, args.calibration_folds),
                        plot_every=max(0, args.plot_every))
         bundle_dir = train_bundle(job)
     except (DatasetError, BackboneUnavailableError, FeatureStoreError, FileNotFoundError, ValueError) as exc:
@@ -112,6 +116,8 @@ def run(args) -> int:
           f"TTA default {'on' if meta['inference']['tta_default'] else 'off'})")
     for split, systems in meta["metrics"].items():
         for system, m in systems.items():
+            if "f1_macro" not in m:  # e.g. the source-CV protocol note
+                continue
             print(f"  {split:5} {system:14} acc {m['accuracy']:.3f}  macro-F1 {m['f1_macro']:.3f}  ECE {m['ece']:.3f}")
     return 0
 

@@ -18,6 +18,7 @@ from app.evaluation import plots
 from app.evaluation.metrics import classification_metrics, expected_calibration_error
 from app.features.store import FeatureSet
 from app.temporal.ensemble import Ensemble, apply_temperature
+from app.temporal.uncertainty import UncertainRule, coverage
 from app.training.baseline import MeanPoolMLP, baseline_probs
 from app.training.member import predict_probs
 
@@ -43,10 +44,11 @@ def system_probabilities(bundle: Bundle, fs: FeatureSet, batch_size: int = 64) -
         out[entry["name"]] = {"probs": predict_probs(member, x, lengths, batch_size), "raw": None}
     ens = Ensemble(bundle.members, bundle.member_weights)
     for name, tta in (("ensemble", False), ("ensemble_tta", True)):
-        raw = np.concatenate([ens.predict(x[i:i + batch_size], lengths[i:i + batch_size], tta=tta).probs.numpy()
-                              for i in range(0, len(x), batch_size)])
+        outs = [ens.predict(x[i:i + batch_size], lengths[i:i + batch_size], tta=tta) for i in range(0, len(x), batch_size)]
+        raw = np.concatenate([o.probs.numpy() for o in outs])
         out[name] = {"probs": apply_temperature(raw, bundle.temperature(tta)), "raw": raw,
-                     "temperature": bundle.temperature(tta)}
+                     "temperature": bundle.temperature(tta),
+                     "member_probs": np.concatenate([o.member_probs.numpy() for o in outs], axis=1)}
     if bundle.baseline is not None:
         mlp = MeanPoolMLP(fs.features.shape[-1], len(bundle.classes), hidden=bundle.meta["baseline"].get("hidden", 256))
         mlp.load_state_dict(bundle.baseline)
@@ -65,6 +67,7 @@ def evaluate(bundle: Bundle, fs: FeatureSet, out_dir: str | Path, *, split: str 
         raise ValueError(f"no items to evaluate{' in split ' + repr(split) if split else ''}")
     y = fs.labels
     probs = system_probabilities(bundle, fs)
+    rule = UncertainRule.from_dict(bundle.calibration.get("uncertain"))
     systems = {}
     for name, p in probs.items():
         m = classification_metrics(y, p["probs"], classes)
@@ -72,6 +75,8 @@ def evaluate(bundle: Bundle, fs: FeatureSet, out_dir: str | Path, *, split: str 
             m["ece_uncalibrated"] = expected_calibration_error(y, p["raw"])
             m["temperature"] = p["temperature"]
             m["calibrated"] = True
+            flags = rule.flags(p["probs"], p["member_probs"])
+            m["uncertain"] = coverage(flags, p["probs"].argmax(1) == y)
         else:
             m["calibrated"] = False
         systems[name] = m
@@ -100,6 +105,7 @@ def evaluate(bundle: Bundle, fs: FeatureSet, out_dir: str | Path, *, split: str 
             if name in probs:
                 row[name] = classes[int(probs[name]["probs"][i].argmax())]
         row["probabilities"] = {c: round(float(v), 4) for c, v in zip(classes, probs["ensemble"]["probs"][i])}
+        row["uncertain"] = bool(rule.flags(probs["ensemble"]["probs"][i:i + 1], probs["ensemble"]["member_probs"][:, i:i + 1])[0])
         predictions.append(row)
     report = {
         "classes": classes,
@@ -147,11 +153,15 @@ def _majority(labels: list[int]) -> int:
 
 def summary_table(report: dict) -> str:
     """A Markdown table of the headline numbers of every system."""
-    lines = ["| system | accuracy | macro-F1 | weighted F1 | balanced acc. | macro AUROC | log loss | ECE |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| system | accuracy | macro-F1 | weighted F1 | balanced acc. | macro AUROC | log loss | ECE "
+             "| uncertain (accuracy of the rest) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, m in report["systems"].items():
         ece = f"{m['ece']:.3f}" + (f" (before: {m['ece_uncalibrated']:.3f})" if m.get("calibrated") else "")
         auroc = f"{m['auroc_macro']:.3f}" if m.get("auroc_macro") is not None else "n/a"
+        u = m.get("uncertain")
+        unc = (f"{u['uncertain_rate']:.0%} ({u['accuracy_when_certain']:.3f})"
+               if u and u.get("accuracy_when_certain") is not None else "n/a")
         lines.append(f"| {name} | {m['accuracy']:.3f} | {m['f1_macro']:.3f} | {m['f1_weighted']:.3f} | "
-                     f"{m['balanced_accuracy']:.3f} | {auroc} | {m['log_loss']:.3f} | {ece} |")
+                     f"{m['balanced_accuracy']:.3f} | {auroc} | {m['log_loss']:.3f} | {ece} | {unc} |")
     return "\n".join(lines)

@@ -9,7 +9,9 @@ with respect to each A give the maps:
     Grad-CAM++:  a_dij = g^2 / (2 g^2 + sum_ij A_dij g^3),     w_d = sum_ij a_dij ReLU(g_dij)
                  (g = dS/dA, with the usual exp(S) simplification of Chattopadhay et al. 2018)
 
-Maps are upsampled to the frame crop the model saw and scaled to [0, 1]. A saliency box is the
+With several views per frame (geometry "tiles"), each view gets its own map and the frame's
+feature is the mean of the views' pooled maps, as in the backbone. Maps are upsampled to the views
+and mapped back onto the whole frame (``Preprocessing.to_frame``), then scaled to [0, 1]. A saliency box is the
 bounding box of the largest connected region above ``box_threshold`` of the map's maximum.
 Computed on demand only; nothing here runs on the plain classify path.
 """
@@ -30,15 +32,15 @@ METHODS = ("gradcam", "gradcam++")
 @dataclass
 class FrameExplanation:
     index: int  # position in the sampled sequence
-    heatmap: np.ndarray  # (S, S) float32 in [0, 1], S the backbone's crop size
-    box: tuple[int, int, int, int] | None  # (x, y, w, h) in crop pixels, None for an empty map
+    heatmap: np.ndarray  # (H, W) float32 in [0, 1] over the whole frame (``frame_picture``'s size)
+    box: tuple[int, int, int, int] | None  # (x, y, w, h) in heatmap pixels, None for an empty map
 
 
 def _feature_maps(backbone: Backbone, frames: np.ndarray) -> torch.Tensor:
-    """(k, S, S, 3) uint8 -> last conv feature maps (k, D, h, w), computed without gradients."""
+    """(k, S, S * views, 3) uint8 -> last conv feature maps (k * views, D, h, w), without gradients."""
     module = backbone.module
     with torch.no_grad():
-        x = torch.from_numpy(np.ascontiguousarray(frames)).to(backbone.device)
+        x = torch.from_numpy(backbone.preprocessing.split_views(np.ascontiguousarray(frames))).to(backbone.device)
         x = x.permute(0, 3, 1, 2).float()
         x = (x - module.mean) * module.inv_std
         return module._trunk(x).float()
@@ -50,10 +52,12 @@ def class_maps(backbone: Backbone, members: list[TemporalClassifier], features: 
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
     device = backbone.device
+    views = backbone.preprocessing.views
     with torch.inference_mode(False), torch.enable_grad():
-        maps = _feature_maps(backbone, frames[indices]).clone().requires_grad_(True)  # (k, D, h, w) leaf
+        maps = _feature_maps(backbone, frames[indices]).clone().requires_grad_(True)  # (k * V, D, h, w) leaf
+        pooled = maps.mean(dim=(2, 3)).view(len(indices), views, -1).mean(1)  # (k, D): the backbone's pooling
         seq = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)).to(device)
-        seq = seq.index_put((torch.tensor(indices, device=device),), maps.mean(dim=(2, 3)))  # backbone's pooling
+        seq = seq.index_put((torch.tensor(indices, device=device),), pooled)
         lengths = torch.tensor([len(features)], device=device)
         probs = torch.stack([m(seq[None], lengths)[0].float().softmax(-1)[0] for m in members]).mean(0)
         score = torch.log(probs[target].clamp_min(1e-12))
@@ -66,15 +70,22 @@ def class_maps(backbone: Backbone, members: list[TemporalClassifier], features: 
         denom = 2 * g2 + a.sum(dim=(2, 3), keepdim=True) * g3
         alpha = g2 / torch.where(denom != 0, denom, torch.ones_like(denom))
         weights = (alpha * torch.relu(g)).sum(dim=(2, 3), keepdim=True)
-    return torch.relu((weights * a).sum(1)).cpu().numpy()  # (k, h, w), non-negative
+    return torch.relu((weights * a).sum(1)).cpu().numpy()  # (k * V, h, w), non-negative
+
+
+def _resize_map(cam: np.ndarray, size: int) -> np.ndarray:
+    """(h, w) map -> (size, size), non-negative, not rescaled (views of one frame stay comparable)."""
+    return np.clip(cv2.resize(cam.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC), 0.0, None)
 
 
 def upsample(cam: np.ndarray, size: int) -> np.ndarray:
     """(h, w) map -> (size, size) in [0, 1] (all zeros stays all zeros)."""
-    up = cv2.resize(cam.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
-    up = np.clip(up, 0.0, None)
-    top = up.max()
-    return (up / top).astype(np.float32) if top > 0 else up
+    return _unit(_resize_map(cam, size))
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    top = x.max()
+    return (x / top).astype(np.float32) if top > 0 else x.astype(np.float32)
 
 
 def saliency_box(heatmap: np.ndarray, threshold: float = 0.5) -> tuple[int, int, int, int] | None:
@@ -91,15 +102,23 @@ def saliency_box(heatmap: np.ndarray, threshold: float = 0.5) -> tuple[int, int,
 
 
 def explain_frames(backbone: Backbone, members: list[TemporalClassifier], features: np.ndarray, frames: np.ndarray,
-                   indices: list[int], target: int, *, method: str = "gradcam",
+                   indices: list[int], target: int, *, frame_size: tuple[int, int], method: str = "gradcam",
                    box_threshold: float = 0.5) -> list[FrameExplanation]:
+    """Heatmaps over the whole (height, width) = ``frame_size`` frame for the frames at ``indices``."""
+    pre = backbone.preprocessing
     cams = class_maps(backbone, members, features, frames, indices, target, method=method)
-    size = frames.shape[1]
+    cams = cams.reshape(len(indices), pre.views, *cams.shape[1:])
     out = []
-    for i, cam in zip(indices, cams):
-        heat = upsample(cam, size)
+    for i, per_view in zip(indices, cams):
+        side_by_side = np.concatenate([_resize_map(c, pre.crop) for c in per_view], axis=1)  # (S, S * V)
+        heat = _unit(pre.to_frame(side_by_side, *frame_size))
         out.append(FrameExplanation(int(i), heat, saliency_box(heat, box_threshold)))
     return out
+
+
+def frame_picture(backbone: Backbone, frame: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    """What the model saw of one frame, in place on the whole (height, width) frame (unseen parts black)."""
+    return backbone.preprocessing.to_frame(frame, *frame_size)
 
 
 def overlay(frame: np.ndarray, heatmap: np.ndarray, box=None, alpha: float = 0.45) -> np.ndarray:

@@ -82,12 +82,15 @@ def timeline(clf, path: str | os.PathLike, *, mode: str = "interval", interval: 
         out = clf.ensemble.predict(x.to(clf.device), lengths.to(clf.device), tta=tta)
     probs = apply_temperature(out.probs.float().cpu().numpy(), clf.bundle.temperature(tta))
     classes = clf.classes
+    member_probs = out.member_probs.float().cpu().numpy()  # (M, W, C)
+    rule = clf.uncertain_rule
     windows = []
-    for w, p in zip(keep, probs):
+    for i, (w, p) in enumerate(zip(keep, probs)):
         a, b = planned[w]
         best = int(p.argmax())
         windows.append({"start": round(a, 3), "end": round(b, 3), "label": classes[best],
                         "confidence": round(float(p[best]), 6),
+                        "uncertain": bool(rule.reasons(p, member_probs[:, i])),
                         "probabilities": {c: round(float(v), 6) for c, v in zip(classes, p)}})
     durations = np.array([w["end"] - w["start"] for w in windows])
     mean = (probs * durations[:, None]).sum(0) / max(durations.sum(), 1e-9)

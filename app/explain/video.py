@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from app.classifier import SingleVideoClassifier
-from app.explain.gradcam import METHODS, explain_frames, overlay
+from app.explain.gradcam import METHODS, explain_frames, frame_picture, overlay
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
@@ -24,8 +24,8 @@ def explain_video(clf: SingleVideoClassifier, path: str | os.PathLike, *, k: int
     where the model looked for ``target`` (default: the predicted class) and a saliency box.
 
     Returns {"result": <classify result>, "target", "method", "frames": [{index, timestamp,
-    attention, box [x, y, w, h] | None, frame (PNG bytes of the crop the model saw),
-    overlay (PNG bytes), heatmap ((S, S) float32 in [0, 1])}]}.
+    attention, box [x, y, w, h] | None, frame (PNG bytes of what the model saw, in place on the
+    whole frame at the video's aspect ratio), overlay (PNG bytes), heatmap ((H, W) float32 in [0, 1])}]}.
     Raises ValueError for a bad k, method or class, and what ``classify_video`` raises.
     """
     if method not in METHODS:
@@ -41,20 +41,23 @@ def explain_video(clf: SingleVideoClassifier, path: str | os.PathLike, *, k: int
     result["video"]["filename"] = os.path.basename(str(path))
     goal = target or result["predicted_label"]
     sampled = streamed.sampled
-    crops = sampled.frames[sampled.scale_indices[0]]  # (T, S, S, 3): what the model saw
+    crops = sampled.frames[sampled.scale_indices[0]]  # (T, S, S * views, 3): what the model saw
+    size = (sampled.metadata.height, sampled.metadata.width)
     chosen = sorted(np.argsort(-pred.attention, kind="stable")[: min(k, len(crops))].tolist())
     with clf.device_lock:
         explained = explain_frames(clf.backbone, clf.ensemble.members, pred.features, crops, chosen,
-                                   classes.index(goal), method=method, box_threshold=box_threshold)
+                                   classes.index(goal), frame_size=size, method=method,
+                                   box_threshold=box_threshold)
     frames = []
     for e in explained:
+        picture = frame_picture(clf.backbone, crops[e.index], size)
         frames.append({
             "index": e.index,
             "timestamp": round(float(pred.timestamps[e.index]), 6),
             "attention": round(float(pred.attention[e.index]), 6),
             "box": list(e.box) if e.box else None,
-            "frame": png_bytes(crops[e.index]),
-            "overlay": png_bytes(overlay(crops[e.index], e.heatmap, e.box)),
+            "frame": png_bytes(picture),
+            "overlay": png_bytes(overlay(picture, e.heatmap, e.box)),
             "heatmap": e.heatmap,
         })
     return {"result": result, "target": goal, "method": method, "frames": frames}

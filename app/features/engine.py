@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from app.features.backbones import BackboneSpec, get_spec, resolve_device
+from app.features.preprocessing import Preprocessing
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,10 @@ class Backbone:
     """Callable: (N, S, S, 3) uint8 frames -> (N, D) float32 features."""
 
     def __init__(self, spec: BackboneSpec, module: torch.nn.Module, weights_id: str,
-                 device: torch.device, engine: str, batch_size: int, session=None):
+                 device: torch.device, engine: str, batch_size: int, session=None,
+                 preprocessing: Preprocessing | None = None):
         self.spec = spec
+        self.preprocessing = preprocessing or spec.preprocessing
         self.module = module
         self.weights_id = weights_id
         self.device = device
@@ -63,13 +66,16 @@ class Backbone:
     def feature_dim(self) -> int:
         return self.spec.feature_dim
 
-    @property
-    def preprocessing(self):
-        return self.spec.preprocessing
+    def with_geometry(self, geometry: str | None) -> "Backbone":
+        """The same network (shared, not copied) behind another frame geometry."""
+        if geometry is None or geometry == self.preprocessing.geometry:
+            return self
+        return Backbone(self.spec, self.module, self.weights_id, self.device, self.engine, self.batch_size,
+                        self._session, self.preprocessing.with_geometry(geometry))
 
     def prepare_frame(self, rgb: np.ndarray) -> np.ndarray:
-        """Resize and crop one decoded RGB frame (the geometric half of preprocessing)."""
-        return self.spec.preprocessing.prepare(rgb)
+        """Cut one decoded RGB frame into its view(s) (the geometric half of preprocessing)."""
+        return self.preprocessing.prepare(rgb)
 
     def describe(self) -> dict:
         return {
@@ -78,19 +84,20 @@ class Backbone:
             "weights_id": self.weights_id,
             "engine": self.engine,
             "device": str(self.device),
-            "preprocessing": self.spec.preprocessing.to_dict(),
+            "preprocessing": self.preprocessing.to_dict(),
         }
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
-        crop = self.spec.preprocessing.crop
-        if frames.ndim != 4 or frames.shape[1:] != (crop, crop, 3) or frames.dtype != np.uint8:
-            raise ValueError(
-                f"{self.name} expects uint8 frames of shape (N, {crop}, {crop}, 3), got {frames.dtype} {frames.shape}"
-            )
+        pre = self.preprocessing
+        if frames.ndim != 4 or frames.shape[1:] != pre.frame_shape or frames.dtype != np.uint8:
+            raise ValueError(f"{self.name} ({pre.geometry}) expects uint8 frames of shape (N, "
+                             f"{', '.join(map(str, pre.frame_shape))}), got {frames.dtype} {frames.shape}")
         out = np.empty((len(frames), self.feature_dim), dtype=np.float32)
+        views = pre.views
         for i in range(0, len(frames), self.batch_size):
-            chunk = np.ascontiguousarray(frames[i:i + self.batch_size])
-            out[i:i + len(chunk)] = self._forward(chunk)
+            chunk = pre.split_views(np.ascontiguousarray(frames[i:i + self.batch_size]))
+            feats = self._forward(chunk)  # (n * views, D)
+            out[i:i + len(chunk) // views] = feats.reshape(-1, views, self.feature_dim).mean(axis=1)
         return out
 
     def _forward(self, chunk: np.ndarray) -> np.ndarray:
@@ -111,8 +118,10 @@ _cache: dict[tuple, Backbone] = {}
 
 
 def create_backbone(name: str, *, device: str | torch.device | None = None, engine: str = "auto",
-                    weights: str | None = None, batch_size: int | None = None) -> Backbone:
-    """Build (once per process and settings) a ready backbone.
+                    weights: str | None = None, batch_size: int | None = None,
+                    geometry: str | None = None) -> Backbone:
+    """Build (once per process and settings) a ready backbone; ``geometry`` (one of
+    ``app.features.preprocessing.GEOMETRIES``, default the backbone's own) sets how frames are cut.
 
     Raises ``ValueError`` for an unknown name, engine or device, and
     ``BackboneUnavailableError`` when the weights or library are missing.
@@ -127,7 +136,7 @@ def create_backbone(name: str, *, device: str | torch.device | None = None, engi
     with _lock:
         if key not in _cache:
             _cache[key] = _build(spec, dev, engine, weights, batch_size)
-        return _cache[key]
+        return _cache[key].with_geometry(geometry)
 
 
 def _build(spec: BackboneSpec, dev: torch.device, engine: str, weights: str | None,

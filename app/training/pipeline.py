@@ -28,7 +28,9 @@ from app.features.store import FeatureSet, read_features
 from app.temporal.ensemble import Ensemble, apply_temperature
 from app.temporal.model import TemporalConfig, count_parameters
 from app.training.baseline import train_baseline
+from app.temporal.uncertainty import UncertainRule, choose_min_confidence, coverage
 from app.training.calibration import fit_temperature
+from app.training.source_cv import CVPredictions, held_out_units, make_folds, source_cv
 from app.training.member import TrainConfig, predict_probs, train_member
 from app.training.progress import plot_dashboard
 
@@ -52,6 +54,9 @@ class TrainJob:
     seed: int = 0
     tta: str = "auto"  # "auto" (decided on validation), "on" or "off"
     abstain_threshold: float | None = None
+    calibration_folds: int = 0  # >= 2: temperature and uncertain rule from source-held-out CV on train
+    calibration_seeds: int = 2  # members per CV fold (their mean is the out-of-source ensemble)
+    uncertain_target_accuracy: float = 0.9  # min_confidence: answers left must be this accurate out of source
     name: str = "default"
     features: Path | None = None
     augment_copies: int = 0  # pixel-augmented copies of each training clip (app.features.augment)
@@ -91,6 +96,60 @@ def _collapsed(f1s: list[float], per_class: list[list[float]], k: int) -> str | 
         if mine < COLLAPSE_CLASS_F1 and typical > 0.5:
             return f"class {c} validation F1 {mine:.3f} while the median member reaches {typical:.3f}"
     return None
+
+
+def out_of_source(job: TrainJob, train: FeatureSet, val: FeatureSet, groups: list[str]) -> CVPredictions | None:
+    """Source-held-out CV predictions of the train split, or None when not asked for or when the
+    train split has fewer sources per class than folds (then calibration falls back to val)."""
+    if job.calibration_folds < 2:
+        return None
+    items = {it.id: it for it in job.dataset.items}
+    train_items = [items[original_id(i)] for i in train.ids]
+    units = held_out_units(train_items, job.dataset.items)
+    per_class = {c: len({u for u, y in zip(units, train.labels) if y == c}) for c in range(len(train.classes))}
+    if min(per_class.values()) < job.calibration_folds:
+        log.warning("source CV skipped: a class has %d sources, fewer than %d folds", min(per_class.values()),
+                    job.calibration_folds)
+        return None
+    folds = make_folds(units, train.labels, job.calibration_folds)
+    return source_cv(train, val, folds, groups, job.model, job.train, seeds=job.calibration_seeds,
+                     seed=job.seed + 500, on_run=log.info if not job.progress else print)
+
+
+def calibrate(job: TrainJob, cv: CVPredictions | None, val_raw: dict, val_labels: np.ndarray, classes) -> dict:
+    """Temperatures and the uncertain rule. On source-held-out CV predictions when there are any;
+    else on val, where the temperature may soften (T >= 1) but never sharpen: val shares the
+    training sources' look in most datasets, so confidence it supports says little about new ones."""
+    if cv is not None:
+        t = {False: fit_temperature(cv.ensemble, cv.labels), True: fit_temperature(cv.ensemble_tta, cv.labels)}
+        calibrated = apply_temperature(cv.ensemble, t[False])
+        labels, where = cv.labels, (f"source-held-out CV on the train split ({len(set(cv.folds.tolist()))} folds, "
+                                     f"{len(cv.members)} members per fold)")
+    else:
+        t = {tta: max(1.0, fit_temperature(val_raw[tta], val_labels)) for tta in (False, True)}
+        calibrated = apply_temperature(val_raw[False], t[False])
+        labels, where = np.asarray(val_labels), "the val split (never below 1: no evidence from unseen sources)"
+    rule = UncertainRule(choose_min_confidence(calibrated, labels, target_accuracy=job.uncertain_target_accuracy))
+    return {"temperature": round(t[False], 4), "temperature_tta": round(t[True], 4),
+            "method": f"temperature scaling of the ensemble probabilities, NLL on {where}",
+            "uncertain": {**rule.to_dict(), "target_accuracy": job.uncertain_target_accuracy, "chosen_on": where}}
+
+
+def source_cv_scores(cv: CVPredictions, calibration: dict, classes) -> dict:
+    """Out-of-source scores of every kind of model, side by side (the ensemble calibrated)."""
+    def brief(probs):
+        m = classification_metrics(cv.labels, probs, classes)
+        return {k: round(float(m[k]), 4) for k in ("accuracy", "f1_macro", "balanced_accuracy", "log_loss", "ece")}
+
+    ens = apply_temperature(cv.ensemble, calibration["temperature"])
+    rule = UncertainRule.from_dict(calibration["uncertain"])
+    out = {f"member_{s}": brief(p) for s, p in enumerate(cv.members)}
+    out["ensemble"] = {**brief(ens), **coverage(rule.flags(ens), ens.argmax(1) == cv.labels)}
+    if cv.baseline is not None:
+        out["baseline"] = brief(cv.baseline)
+    out["protocol"] = {"folds": len(set(cv.folds.tolist())), "members_per_fold": len(cv.members),
+                       "clips": len(cv.labels), "training_seconds": cv.seconds}
+    return out
 
 
 def train_bundle(job: TrainJob) -> Path:
@@ -153,7 +212,9 @@ def train_bundle(job: TrainJob) -> Path:
     ens = Ensemble(members)
     x, lengths = torch.from_numpy(val.features), torch.from_numpy(val.num_frames).long()
     val_raw = {tta: ens.predict(x, lengths, tta=tta).probs.numpy() for tta in (False, True)}
-    temps = {tta: fit_temperature(val_raw[tta], val.labels) for tta in (False, True)}
+    cv = out_of_source(job, train, val, groups)
+    calibration = calibrate(job, cv, val_raw, val.labels, classes)
+    temps = {False: calibration["temperature"], True: calibration["temperature_tta"]}
     val_scores = {("tta" if tta else "plain"): classification_metrics(val.labels, val_raw[tta], classes)
                   for tta in (False, True)}
     for tta in (False, True):
@@ -178,9 +239,7 @@ def train_bundle(job: TrainJob) -> Path:
     bundle_dir = save_bundle(
         job.out, name=job.name, classes=classes, backbone=backbone, max_frames=job.max_frames, scales=job.scales,
         config=job.model, members=member_entries, excluded_members=excluded,
-        calibration={"temperature": round(temps[False], 4), "temperature_tta": round(temps[True], 4),
-                     "method": "temperature scaling of the ensemble probabilities, NLL on the val split",
-                     "abstain_threshold": job.abstain_threshold},
+        calibration={**calibration, "abstain_threshold": job.abstain_threshold},
         inference={"tta_default": tta_default, "tta_views": ["original", "reverse", "speed_up", "slow_down"],
                    "tta_decision": (f"val macro-F1 {val_scores['tta']['f1_macro']:.4f} with TTA vs "
                                     f"{val_scores['plain']['f1_macro']:.4f} without"
@@ -196,10 +255,14 @@ def train_bundle(job: TrainJob) -> Path:
         data={"fingerprint": ds.fingerprint(), "source": str(ds.source), "counts": ds.counts()},
         metrics={"val": {k: {m: v[m] for m in ("accuracy", "f1_macro", "balanced_accuracy", "log_loss", "ece",
                                                "ece_calibrated")}
-                         for k, v in val_scores.items()}},
+                         for k, v in val_scores.items()},
+                 **({"source_cv": source_cv_scores(cv, calibration, classes)} if cv else {})},
         baseline={k: v.detach() for k, v in baseline.state_dict().items()}, baseline_info=baseline_info,
         trained=True, notes=f"trained on {ds.source}", extra=job.extra,
     )
+    if cv:
+        np.savez_compressed(job.work / "source_cv.npz", ids=np.array(cv.ids), labels=cv.labels, folds=cv.folds,
+                            members=cv.members, members_tta=cv.members_tta, baseline=cv.baseline)
     report_dir = bundle_dir / "report"
     training_dir = report_dir / "training"
     training_dir.mkdir(parents=True, exist_ok=True)

@@ -58,7 +58,9 @@ def _schemas() -> dict:
                 "label": {"type": "string", "description": "the answer, or 'uncertain' below the abstain threshold"},
                 "predicted_label": {"type": "string"},
                 "confidence": {"type": "number"},
-                "uncertain": {"type": "boolean"},
+                "uncertain": {"type": "boolean", "description": "the bundle's uncertain rule fired: calibrated "
+                              "confidence below its min_confidence, or members disagreeing (the label is kept)"},
+                "uncertain_reasons": {"type": "array", "items": {"type": "string"}},
                 "top_k": {"type": "array", "items": score},
                 "probabilities": probabilities,
                 "members": {"type": "array", "items": {"type": "object", "properties": {
@@ -91,7 +93,8 @@ def _schemas() -> dict:
                           "description": "seconds where a new shot starts (shots mode)"},
                 "windows": {"type": "array", "items": {"type": "object", "properties": {
                     "start": {"type": "number"}, "end": {"type": "number"}, "label": {"type": "string"},
-                    "confidence": {"type": "number"}, "probabilities": probabilities}},
+                    "confidence": {"type": "number"}, "uncertain": {"type": "boolean"},
+                    "probabilities": probabilities}},
                             "description": "consecutive windows in time order, covering the video"},
                 "video": {"type": "object", "description": "the whole-video answer aggregated from the windows",
                           "properties": {"label": {"type": "string"}, "confidence": {"type": "number"},
