@@ -446,15 +446,16 @@ def _sof_16000(clip, out, dst):
 
 
 L = 60.0  # within_s for videos that are classified (decode + model on a busy 2-core CPU)
+D = 30.0  # within_s for damage found only by decoding (the frames before it are decoded and featurised)
 SPECS: list[Spec] = [
     Spec("zero_bytes", _bytes(b""), "empty.mp4", (400,), reduced=True),
     Spec("truncated_5pct", _cut(0.05), "cut5.mp4", REFUSED, reduced=True),
-    Spec("truncated_30pct", _cut(0.30), "cut30.mp4", REFUSED),
-    Spec("truncated_60pct", _cut(0.60), "cut60.mp4", REFUSED),
-    Spec("truncated_95pct", _cut(0.95), "cut95.mp4", REFUSED + VIDEO, what="the last frames missing"),
+    Spec("truncated_30pct", _cut(0.30), "cut30.mp4", REFUSED, within_s=D),
+    Spec("truncated_60pct", _cut(0.60), "cut60.mp4", REFUSED, reduced=True, within_s=D),
+    Spec("truncated_95pct", _cut(0.95), "cut95.mp4", REFUSED + VIDEO, what="the last frames missing", within_s=D),
     Spec("header_only", _header_only, "header.mp4", REFUSED, reduced=True),
     Spec("mdat_without_moov", _no_moov, "nomoov.mp4", REFUSED),
-    Spec("text_named_mp4", _bytes(b"this is not a video\n" * 100), "notes.mp4", (415,)),
+    Spec("text_named_mp4", _bytes(b"this is not a video\n" * 100), "notes.mp4", (415,), reduced=True),
     Spec("html_named_mp4", _bytes(b"<!doctype html><html><body><script>alert(1)</script></body></html>\n"),
          "page.mp4", (415,)),
     Spec("random_bytes", _noise, "noise.mp4", (415,)),
@@ -462,12 +463,12 @@ SPECS: list[Spec] = [
     Spec("mp4_named_avi", _copy, "clip.avi", VIDEO, same_label=True, within_s=L),
     Spec("avi_named_mp4", _avi_from, "clip.mp4", VIDEO, within_s=L),
     Spec("webm_named_mp4", _webm_as_mp4, "clip.mp4", VIDEO, within_s=L),
-    Spec("truncated_webm", _trunc_webm, "cut.webm", REFUSED + VIDEO),
+    Spec("truncated_webm", _trunc_webm, "cut.webm", REFUSED + VIDEO, within_s=D),
     Spec("box_size_huge", lambda c, o, d: patch_box_size(c, d, "moov", 0xFFFFFFF0), "bigbox.mp4", REFUSED + VIDEO),
     Spec("box_size_zero_moov", lambda c, o, d: patch_box_size(c, d, "moov", 0), "zerobox.mp4", REFUSED + VIDEO),
     Spec("box_size_tiny_stbl", lambda c, o, d: patch_box_size(c, d, "moov/trak/mdia/minf/stbl", 9), "stbl.mp4",
          REFUSED),
-    Spec("box_sizes_swapped", lambda c, o, d: swap_box_sizes(c, d, "moov", "mdat"), "swapped.mp4", REFUSED,
+    Spec("box_sizes_swapped", lambda c, o, d: swap_box_sizes(c, d, "moov", "mdat"), "swapped.mp4", REFUSED + VIDEO,
          reduced=True),
     Spec("mdhd_timescale_0", lambda c, o, d: patch_timescale(c, d, 0), "timescale0.mp4", (422,), reduced=True,
          what="issue 12: hung the service"),
@@ -479,10 +480,10 @@ SPECS: list[Spec] = [
     Spec("duration_0", lambda c, o, d: patch_durations(c, d, 0), "dur0.mp4", VIDEO, within_s=L),
     Spec("duration_huge", lambda c, o, d: patch_durations(c, d, 0xFFFFFFF0), "durhuge.mp4", REFUSED + VIDEO,
          reduced=True),
-    Spec("frame_count_2e9", _mjpeg_lying_count, "count.avi", (422,)),
+    Spec("frame_count_2e9", _mjpeg_lying_count, "count.avi", (422,), reduced=True),
     Spec("size_1x1", _tiny, "tiny.mkv", VIDEO, within_s=L),
     Spec("declared_16000x16000", _avi_declared_size, "declared.avi", REFUSED + VIDEO),
-    Spec("frames_16000x16000", _sof_16000, "sof.avi", (422,)),
+    Spec("frames_16000x16000", _sof_16000, "sof.avi", (422,), reduced=True),
     Spec("png_bomb_16000x16000", lambda c, o, d: _png_bomb(d, 16000, 16000), "bomb.png", (415, 422), reduced=True),
     Spec("one_frame", _one_frame, "one.mp4", VIDEO, within_s=L),
     Spec("all_black", _black, "black.mp4", VIDEO, within_s=L),
@@ -504,7 +505,7 @@ SPECS: list[Spec] = [
     Spec("hour_of_tiny_frames", _long_tiny, "long.mp4", VIDEO + REFUSED, within_s=L),
     Spec("hls_local_file", _hls("local"), "playlist.m3u8", (415,), reduced=True,
          what="FFmpeg follows it to a local file"),
-    Spec("hls_url", _hls("url"), "remote.m3u8", (415,)),
+    Spec("hls_url", _hls("url"), "remote.m3u8", (415,), reduced=True),
     Spec("concat_local_file", _concat("local"), "list.ffconcat", (415,), reduced=True),
     Spec("concat_url", _concat("url"), "list.txt", (415,)),
     Spec("gif", _gif, "anim.gif", VIDEO, within_s=L),
@@ -514,7 +515,7 @@ SPECS: list[Spec] = [
     Spec("polyglot_mp4_zip", _polyglot_zip, "poly.mp4", VIDEO, same_label=True, within_s=L),
     Spec("name_path_traversal", _copy, "../../../../tmp/evil.mp4", VIDEO, same_label=True, within_s=L,
          reduced=True),
-    Spec("name_with_nul", _copy, "a\x00b.mp4", VIDEO, same_label=True, within_s=L),
+    Spec("name_with_nul", _copy, "a\x00b.mp4", VIDEO, same_label=True, within_s=L, reduced=True),
     Spec("name_4kb", _copy, "n" * 4096 + ".mp4", VIDEO, same_label=True, within_s=L, reduced=True),
 ]
 
@@ -530,3 +531,85 @@ def build(out_dir: Path, clip: Path, *, reduced: bool = False, only: set[str] | 
         path = spec.make(clip, out_dir, out_dir / f"{spec.name}{suffix}")
         cases.append(Case(spec.name, path, spec.send_as, spec.expect, spec.same_label, spec.within_s, spec.what))
     return cases
+
+
+# -- running the corpus against a server --------------------------------------------------------
+
+@dataclass
+class Outcome:
+    case: Case
+    status: int | None
+    code: str | None  # the error code, or the label for a 200
+    seconds: float
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def run_case(url: str, case: Case, *, label: str | None = None, timeout: float = 180.0,
+             headers: dict | None = None) -> Outcome:
+    """POST ``case`` to ``url``/classify and judge the answer: the status is one ``case`` expects,
+    it came within ``case.within_s``, it is JSON without a traceback, and a 200 for a
+    ``same_label`` case carries ``label``."""
+    import time
+
+    import requests
+
+    problems: list[str] = []
+    t0 = time.perf_counter()
+    try:
+        response = requests.post(f"{url}/classify", files={"video": (case.send_as, case.path.read_bytes())},
+                                 headers=headers or {}, timeout=timeout)
+    except requests.RequestException as exc:
+        return Outcome(case, None, None, time.perf_counter() - t0, [f"no answer: {type(exc).__name__}: {exc}"])
+    seconds = time.perf_counter() - t0
+    text = response.text
+    code = None
+    if "Traceback" in text or 'File "' in text:
+        problems.append("a traceback in the answer")
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+        problems.append("the answer is not JSON")
+    if response.status_code == 200 and isinstance(body, dict):
+        code = body.get("label")
+        if case.same_label and label is not None and code != label:
+            problems.append(f"label {code!r}, expected {label!r}")
+    elif isinstance(body, dict):
+        err = body.get("error") or {}
+        code = err.get("code")
+        if not (code and err.get("message")):
+            problems.append("an error without code and message")
+    if response.status_code not in case.expect:
+        problems.append(f"status {response.status_code}, expected one of {list(case.expect)}")
+    if seconds > case.within_s:
+        problems.append(f"took {seconds:.1f} s, more than {case.within_s:g} s")
+    return Outcome(case, response.status_code, code, seconds, problems)
+
+
+def table(outcomes: list[Outcome]) -> str:
+    """A plain-text table of the outcomes, one line per case, and a summary line."""
+    lines = [f"{'case':28s} {'expected':14s} {'got':5s} {'code / label':18s} {'time':>7s}  verdict"]
+    for o in outcomes:
+        expect = "/".join(str(s) for s in o.case.expect)
+        verdict = "ok" if o.ok else "FAIL: " + "; ".join(o.problems)
+        lines.append(f"{o.case.name:28s} {expect:14s} {str(o.status):5s} {str(o.code)[:18]:18s} "
+                     f"{o.seconds:6.2f}s  {verdict}")
+    n_ok = sum(o.ok for o in outcomes)
+    slowest = max(outcomes, key=lambda o: o.seconds)
+    lines.append(f"{n_ok}/{len(outcomes)} as expected; refused: "
+                 f"{sum(1 for o in outcomes if o.status and o.status >= 400)}, classified: "
+                 f"{sum(1 for o in outcomes if o.status == 200)}; slowest {slowest.case.name} {slowest.seconds:.2f} s")
+    return "\n".join(lines)
+
+
+def worker_pids(master_pid: int) -> set[int]:
+    """The gunicorn master's child processes (its workers), from /proc."""
+    pids = set()
+    for task in Path(f"/proc/{master_pid}/task").iterdir():
+        children = (task / "children").read_text().split()
+        pids.update(int(c) for c in children)
+    return pids
