@@ -72,3 +72,19 @@ def test_python_dash_m_app_and_console_script(wiring_bundle, clips):
                               capture_output=True, text=True, cwd=REPO, timeout=300)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["file"] == clips[0]
+
+
+def test_classify_refuses_the_files_that_hung_the_service_and_goes_on(wiring_bundle, clips, tmp_path, capsys):
+    from tests import hostile
+
+    ts0 = hostile.patch_timescale(Path(clips[0]), tmp_path / "ts0.mp4", 0)
+    playlist = hostile._hls("local")(Path(clips[0]), tmp_path, tmp_path / "list.m3u8")
+    code = main(["classify", "--model", str(wiring_bundle), str(ts0), str(playlist), clips[1]])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert len(out.strip().splitlines()) == 2  # header + the good file
+    errors = [line for line in err.splitlines() if line.startswith("videoclf: error:")]
+    assert len(errors) == 2
+    assert errors[0].startswith("videoclf: error: ts0.mp4: the header declares 0.00195312 frames per second")
+    assert errors[1] == ("videoclf: error: list.m3u8: not a readable video (it is a playlist or a list of files, "
+                         "which is never followed)")
