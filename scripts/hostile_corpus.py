@@ -7,7 +7,8 @@ The corpus is generated into a temporary folder from a real clip (default: the f
 of content4, whose label is known), then every case is sent to POST /classify one after the
 other. With a server of its own, the script also checks that the upload folder is empty and the
 server's temporary folder holds nothing new afterwards, that the worker process is the one it
-started with, and that the clip itself is still classified right. Exit status 1 if anything was not as expected.
+started with, and that the clip itself is still classified right. Exit status 1 if anything was
+not as expected.
 """
 from __future__ import annotations
 
