@@ -9,7 +9,8 @@ frames) and can make a decoder seek or decode without end. Every ``sample_frames
 - a video whose frames' timestamps run past ``max_duration_s`` is refused (``too_long``);
 - each pass over the file may seek at most ``seeks_base + seeks_per_target * targets`` times and
   decode at most ``frames_base + frames_per_target * targets`` frames, ``targets`` being the frames
-  the plan needs (``over_budget``); a reader makes at most four passes;
+  the plan needs (``over_budget``; a pass that only measures the length may decode
+  ``max_frame_count``); a reader makes at most four passes;
 - the whole call, all readers and passes together, must finish within ``timeout_s`` seconds of
   wall-clock time (``over_budget``), checked at every decoded frame and every seek.
 
@@ -112,8 +113,13 @@ class DecodeBudget:
         self.seeks_left = limits.seeks_base
 
     def new_pass(self, targets: int) -> None:
-        """A pass starts: its allowance of decoded frames and seeks, for a plan of ``targets`` frames."""
-        self.frames_left = self.limits.frames_base + self.limits.frames_per_target * targets
+        """A pass starts: its allowance of decoded frames and seeks, for a plan of ``targets`` frames.
+
+        A pass with no targets measures a video whose header states no length (common for WebM
+        from browsers): it must decode to the end, so only ``max_frame_count`` and the deadline
+        bound it."""
+        per_pass = self.limits.frames_base + self.limits.frames_per_target * targets
+        self.frames_left = per_pass if targets else max(per_pass, self.limits.max_frame_count)
         self.seeks_left = self.limits.seeks_base + self.limits.seeks_per_target * targets
 
     def check_time(self) -> None:
