@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Animation clips from videos inside GitHub repositories brought with the search tool's `fetch`.
+Usage: animation_fetched.py KEY GITDIR   (keys: video2x anisora sintel popeye jjk)
+Repositories: k4yt3x/video2x, bilibili/Index-anisora, Mangomm/FFmpegC, robmikh/showorder,
+kamalnayan10/video_to_ascii_colored.   (GITDIR = the fetched snapshot's git directory, no work tree)
+Files are read with `git --git-dir=GITDIR show COMMIT:path`; clips go to datasets/more4/fetched/Animation/
+(not committed). KEY selects one entry of SOURCES below."""
+import os, subprocess, sys, tempfile
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from animation_lib import clip_path, encode, record
+
+# key: (slug, source string, licence, commit, [(path-in-repo, name, [(start, dur), ...], extra_vf, short side), ...], notes)
+SOURCES = {
+    "video2x": ("video2x-anime", "GitHub k4yt3x/video2x (sample_output.mp4, anime episode excerpt upscaled by video2x)",
+                "not stated (repository AGPL-3.0)", "b49da6aa02136bf9a343b2a2500b5fd157dbb030",
+                [("sample_output.mp4", "sample-output", [(0.2, 6.2), (6.5, 6.2), (12.8, 6.1)], None, 360)],
+                "2-D TV anime with burnt-in Chinese subtitles"),
+    "anisora": ("anisora", "GitHub bilibili/Index-anisora (demo anime/cartoon clips in assets/ and demo_data/)",
+                "not stated (repository Apache-2.0)", "171fe63409792bf7f0bd9d825f83c20fe8ec5477",
+                [("anisoraV1_train_gpu/sat/demo_data/549321620_94606187-Scene-055.mp4", "scene055", [(0, 5)], None, 360),
+                 ("assets/000000(225).gif", "truck-kids", [(0, None)], None, 360),
+                 ("assets/000000(232).gif", "dark-coat", [(0, None)], None, 360),
+                 ("assets/cartoon_films_ren_wu_shuo_hua_34_firstmidlast.gif", "cartoon-film", [(0, None)], None, 360),
+                 ("anisora_anymask/data/_spa_data/case_11_seed666666.mp4", "forest-creature", [(0, None)], None, 360),
+                 ("assets/motion_comics_zhi_dong_xi_2_last.gif", "motion-comic-cat", [(0, None)], None, 360)],
+                "anime / cartoon shots (real excerpts and model-generated demo shots); GIFs converted to CFR"),
+    "sintel": ("sintel", "GitHub Mangomm/FFmpegC (sintel.mp4, Sintel trailer, Blender Foundation)",
+               "CC BY 3.0 (Blender Foundation)", "09be1b29ac83aa395b0178bda0ee135ef8a2b6e1",
+               [("sintel.mp4", "trailer", [(1.0, 7.5), (9.0, 7.5), (17.5, 7.5)], "crop=848:362:0:58", 288)],
+               "3-D CGI open movie; letterbox cropped"),
+    "popeye": ("popeye-sinbad", "GitHub robmikh/showorder (data/popeye, excerpts of Popeye the Sailor Meets Sinbad the Sailor, 1936)",
+               "public domain (Library of Congress free-to-use films)", "c0a66d0d4f3c1f92e7483681f93f1f3b3eae1687",
+               [("data/popeye/mkv/pgs/Title T00-1.mkv", "t00", [(8, 8), (40, 8)], None, 360),
+                ("data/popeye/mkv/pgs/Title T01-2.mkv", "t01", [(20, 8)], None, 360),
+                ("data/popeye/mkv/pgs/Title T02-3.mkv", "t02", [(15, 8)], None, 360),
+                ("data/popeye/mkv/pgs/Title T03-4.mkv", "t03", [(30, 8)], None, 360)],
+               "1930s hand-drawn Technicolor cartoon (Fleischer), 4:3"),
+    "jjk": ("jjk-anime-edit", "GitHub kamalnayan10/video_to_ascii_colored (anime.mp4, Jujutsu Kaisen anime edit)",
+            "not stated (repository MIT)", "1c4c36f99b0a510830f2f5a90ba186604c28a720",
+            [("anime.mp4", "edit", [(0.0, 4.0), (7.0, 3.3), (10.3, 3.3), (13.6, 4.7)], None, 360)],
+            "TV anime fight-scene edit (fan AMV); black fades between shots left out"),
+}
+
+
+def main(key, gitdir):
+    slug, source, lic, commit, items, notes = SOURCES[key]
+    tmp = tempfile.mkdtemp(prefix="anim-")
+    seg = 0
+    for path, name, cuts, vf, short in items:
+        local = os.path.join(tmp, "in" + os.path.splitext(path)[1])
+        with open(local, "wb") as f:
+            subprocess.run(["git", "--git-dir", gitdir, "show", f"{commit}:{path}"], stdout=f, check=True)
+        for start, dur in cuts:
+            out = clip_path("fetched", slug, name, seg)
+            encode(local, out, start, dur, extra_vf=vf, short=short)
+            record(out, source, lic, "fetched", notes)
+            seg += 1
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
