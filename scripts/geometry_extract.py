@@ -34,7 +34,7 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    dataset = load_dataset(args.manifest)
+    dataset = load_dataset(args.manifest, min_classes=1, min_per_class=1)
     geometries = args.geometry or list(GEOMETRIES)
     backbones = {g: create_backbone(args.backbone, geometry=g) for g in geometries}
     stores = {g: FeatureStore(out / f"{g}.h5", classes=dataset.classes, backbone=b.describe(),

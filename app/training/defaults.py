@@ -17,7 +17,7 @@ from app.training.member import TrainConfig
 @dataclass(frozen=True)
 class ModelSettings:
     backbone: str = "efficientnet_lite0"
-    geometry: str = "center_crop"
+    geometry: str = "letterbox"
     max_frames: int = 73
     scales: tuple[float, ...] = (1.0,)
     hidden: int = 128
