@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -30,36 +29,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.cli.train import DEFAULTS
 from app.data.manifest import load_dataset
 from app.evaluation.metrics import classification_metrics
 from app.features.store import read_features
-from app.temporal.model import TemporalConfig
 from app.training.baseline import baseline_probs, train_baseline
+from app.training.defaults import DEFAULT_MODEL
 from app.training.member import TrainConfig, predict_probs, train_member
+from app.training.source_cv import held_out_units, make_folds
 
 CANDIDATES = {  # name: TrainConfig overrides; the first is the current setting
     "class_weights_in_loss": {"balance": "loss"},
     "source_sampler_sqrt": {"balance": "source", "source_power": 0.5},
     "source_sampler_equal": {"balance": "source", "source_power": 0.0},
 }
-
-
-def held_out_unit(item, spread: set[str]) -> str:
-    if item.group in spread:
-        work = re.sub(r"__seg\d+$", "", item.path.stem)
-        return f"{item.group}/{work}"
-    return item.group
-
-
-def make_folds(units: dict[str, tuple[str, int]], k: int) -> dict[str, int]:
-    """Per class, largest units first, each to the fold holding the fewest clips of that class."""
-    fold_of, load = {}, defaultdict(lambda: [0] * k)
-    for unit, (label, n) in sorted(units.items(), key=lambda kv: (kv[1][0], -kv[1][1], kv[0])):
-        f = int(np.argmin(load[label]))
-        fold_of[unit] = f
-        load[label][f] += n
-    return fold_of
 
 
 def summarise(y, probs, classes, sources) -> dict:
@@ -85,27 +67,18 @@ def main() -> None:
     ap.add_argument("--out", default="work/source_cv.json")
     args = ap.parse_args()
     ds = load_dataset(args.manifest, check_media=False)
-    splits_of = defaultdict(set)
-    for it in ds.items:
-        splits_of[it.group].add(it.split)
-    spread = {g for g, s in splits_of.items() if len(s) > 1}
     train_items = ds.split("train")
-    units = {}
-    for it in train_items:
-        u = held_out_unit(it, spread)
-        units[u] = (it.label, units.get(u, (it.label, 0))[1] + 1)
-    fold_of = make_folds(units, args.folds)
+    units = held_out_units(train_items, ds.items)
+    folds = make_folds(units, [ds.classes.index(it.label) for it in train_items], args.folds)
+    fold_of = dict(zip(units, folds.tolist()))
 
     fs = read_features(args.features)
     row = {k: i for i, k in enumerate(fs.ids)}
     train = fs.take([row[it.id] for it in train_items])
     val = fs.take([row[it.id] for it in ds.split("val")])
-    folds = np.array([fold_of[held_out_unit(it, spread)] for it in train_items])
     groups = np.array([it.group for it in train_items])
     classes = fs.classes
-    cfg = TemporalConfig(input_dim=fs.features.shape[-1], num_classes=len(classes), hidden_dim=DEFAULTS["hidden"],
-                         lstm_layers=DEFAULTS["lstm_layers"], heads=DEFAULTS["heads"], dropout=DEFAULTS["dropout"],
-                         mean_pool=DEFAULTS["mean_pool"])
+    cfg = DEFAULT_MODEL.temporal(fs.features.shape[-1], len(classes))
 
     cache = Path(args.cache)
     done = {}

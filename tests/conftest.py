@@ -99,6 +99,13 @@ def reviewed_bundle(wiring_bundle, tmp_path_factory) -> Path:
     meta["excluded_members"] = [{"name": "member_1", "seed": 1, "action": "retrained",
                                  "reason": "validation macro-F1 0.100 is far below the members' median"}]
     meta["sampler_study"] = {"question": "which sampler?", "decision": {"balance": "source", "source_power": 0.0}}
+    meta["calibration"]["uncertain"] = {"min_confidence": 0.65, "min_agreement": 0.5, "target_accuracy": 0.9,
+                                        "chosen_on": "source-held-out CV on the train split"}
+    meta["metrics"]["source_cv"] = {
+        "member_0": {"accuracy": 0.71, "f1_macro": 0.702, "balanced_accuracy": 0.7, "log_loss": 0.9, "ece": 0.12},
+        "ensemble": {"accuracy": 0.8, "f1_macro": 0.791, "balanced_accuracy": 0.79, "log_loss": 0.6, "ece": 0.05,
+                     "uncertain_rate": 0.25, "accuracy_when_certain": 0.93, "accuracy_when_uncertain": 0.41},
+        "protocol": {"folds": 4, "members_per_fold": 2, "clips": 36, "training_seconds": 1.0}}
     (path / "bundle.json").write_text(json.dumps(meta, indent=2))
     bundle = load_bundle(path)
     rng = np.random.default_rng(0)

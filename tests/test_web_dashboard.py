@@ -142,6 +142,17 @@ def test_the_studies_behind_the_settings_are_named(app):
     assert 'id="studies"' not in page(app.test_client(), "/dashboard/wiring")  # nothing attached: no list
 
 
+def test_held_out_source_scores_and_the_uncertain_rule_are_shown(app):
+    html = page(app.test_client(), "/dashboard/reviewed")
+    rows = Tables(html).tables["source-cv"]
+    assert rows[0] == ["system", "accuracy", "macro-F1", "log loss", "ECE"]
+    assert ["ensemble", "0.800", "0.791", "0.600", "0.050"] in rows and len(rows) == 3  # no row for the protocol
+    rule = " ".join(html[html.index('id="uncertain-rule"'):].split("</dd>")[0].split())
+    assert "confidence &lt; 0.65" in rule and "50% of the members" in rule and "right 90%" in rule
+    assert "flagged uncertain on 25.0%" in html
+    assert 'id="source-cv"' not in page(app.test_client(), "/dashboard/wiring")
+
+
 def test_val_split(app, reviewed_bundle):
     val = json.loads((reviewed_bundle / "report" / "val" / "report.json").read_text())
     html = page(app.test_client(), "/dashboard/reviewed?split=val")
