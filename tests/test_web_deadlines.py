@@ -105,3 +105,28 @@ def test_jobs_taken_over_at_start_up_wait_for_the_model(make_web_app, clips, tmp
         job = wait_for_job(poller(client), f"/jobs/{job_id}")
         assert job["status"] == "done", job
         assert job["result"]["video"]["filename"] == clip.name
+
+
+def test_readyz_is_503_while_the_slots_are_stuck_past_their_deadline(app):
+    client, service = app.test_client(), app.extensions["videoclf.inference"]
+    assert client.get("/readyz").status_code == 200
+    native = threading.Event()
+    # A task stuck inside one native call (a C-level wait Python cannot interrupt), past its deadline.
+    future = service.submit(native.wait, 3, timeout=0.1)
+    assert _wait(lambda: future.done())
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and "stuck" in ready.get_json()["reason"]
+    assert ready.get_json()["queue"]["stuck"] == 1
+    text = client.get("/metrics").get_data(as_text=True)
+    assert metric(text, "videoclf_inference_threads_stuck") == 1
+    native.set()
+    assert _wait(lambda: client.get("/readyz").status_code == 200)
+
+
+def _wait(predicate, seconds: float = 10.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
