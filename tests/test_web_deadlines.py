@@ -30,50 +30,60 @@ def _settle(pool, seconds: float = 10.0) -> bool:
     return False
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def app(make_web_app):
     return make_web_app()
 
 
+def counters(client) -> str:
+    return client.get("/metrics").get_data(as_text=True)
+
+
 def test_sync_classify_past_its_deadline_is_stopped_and_the_next_one_runs(app, clips, monkeypatch):
     client, pool = app.test_client(), app.extensions["videoclf.inference"].pool
+    before = counters(client)
     monkeypatch.setitem(app.config, "SYNC_TIMEOUT", 0.05)  # shorter than decoding a real clip
     response = client.post("/classify", data={"video": (io.BytesIO(clips[0].read_bytes()), "a.mp4")})
     assert response.status_code == 504 and response.get_json()["error"]["code"] == "timeout"
     assert "was stopped" in response.get_json()["error"]["message"]
     assert _settle(pool), (pool.running, pool.depth, pool.stuck)  # the slot is free, the thread unwound
     assert not any(Path(app.config["UPLOAD_DIR"]).iterdir())
-    text = client.get("/metrics").get_data(as_text=True)
-    assert metric(text, "videoclf_task_timeouts_total", task="classify") == 1
-    assert metric(text, "videoclf_tasks_killed_total", reason="timeout") == 1
+    text = counters(client)
+    for name, labels in (("videoclf_task_timeouts_total", {"task": "classify"}),
+                         ("videoclf_tasks_killed_total", {"reason": "timeout"})):
+        assert metric(text, name, **labels) - metric(before, name, **labels) == 1, name
     monkeypatch.setitem(app.config, "SYNC_TIMEOUT", 60.0)
     assert client.post("/classify", data={"video": (io.BytesIO(clips[0].read_bytes()), "a.mp4")}).status_code == 200
 
 
-def test_a_job_past_its_deadline_fails_with_timeout(app, clips):
+def test_a_job_past_its_deadline_fails_with_timeout(app, clips, monkeypatch):
     client, pool = app.test_client(), app.extensions["videoclf.inference"].pool
     jobs = app.extensions["videoclf.jobs"]
-    jobs.timeout_s = 0.05
+    before = counters(client)
+    monkeypatch.setattr(jobs, "timeout_s", 0.05)
     job_id = client.post("/jobs", data={"video": (io.BytesIO(clips[1].read_bytes()), "b.mp4")}).get_json()["id"]
     job = wait_for_job(poller(client), f"/jobs/{job_id}", timeout=30)
     assert job["status"] == "failed" and job["error"]["code"] == "timeout" and job["error"]["status"] == 504
     assert _settle(pool) and not any(Path(app.config["UPLOAD_DIR"]).iterdir())
-    text = client.get("/metrics").get_data(as_text=True)
-    assert metric(text, "videoclf_task_timeouts_total", task="job") == 1
-    jobs.timeout_s = 60.0
+    delta = metric(counters(client), "videoclf_task_timeouts_total", task="job") - metric(
+        before, "videoclf_task_timeouts_total", task="job")
+    assert delta == 1
+    monkeypatch.setattr(jobs, "timeout_s", 60.0)
     job_id = client.post("/jobs", data={"video": (io.BytesIO(clips[1].read_bytes()), "b.mp4")}).get_json()["id"]
     assert wait_for_job(poller(client), f"/jobs/{job_id}")["status"] == "done"
 
 
 def test_the_timescale_0_file_is_a_422_and_counted_as_a_rejected_input(app, content4, content4_rows, tmp_path):
     client = app.test_client()
+    before = counters(client)
     bad = patch_timescale(content4 / content4_rows[0]["path"], tmp_path / "ts0.mp4", 0)
     response = client.post("/classify", data={"video": (io.BytesIO(bad.read_bytes()), "ts0.mp4")})
     body = response.get_json()
     assert response.status_code == 422 and body["error"]["code"] == "bad_header", body
     assert re.search(r"ts0\.mp4: the header declares .* frames per second", body["error"]["message"])
-    text = client.get("/metrics").get_data(as_text=True)
-    assert metric(text, "videoclf_inputs_rejected_total", code="bad_header") == 1
+    delta = metric(counters(client), "videoclf_inputs_rejected_total", code="bad_header") - metric(
+        before, "videoclf_inputs_rejected_total", code="bad_header")
+    assert delta == 1
 
 
 def test_jobs_taken_over_at_start_up_wait_for_the_model(make_web_app, clips, tmp_path, monkeypatch):
