@@ -27,6 +27,7 @@ from safetensors.torch import load_file, save_file
 from app.features.backbones import get_spec
 from app.features.preprocessing import Preprocessing
 from app.files import sha256_file
+from app.temporal.mean_pool import MEAN_POOL_KIND, MeanPoolMember, MeanPoolMLP
 from app.temporal.model import TemporalClassifier, TemporalConfig
 
 FORMAT = "videoclf-bundle"
@@ -105,6 +106,7 @@ class Bundle:
 def save_bundle(path: str | os.PathLike, *, name: str, classes: list[str], backbone: dict, max_frames: int,
                 scales: list[float], config: TemporalConfig, members: list[tuple[str, TemporalClassifier, dict]],
                 calibration: dict | None = None, inference: dict | None = None, training: dict | None = None,
+                composition: dict | None = None,
                 data: dict | None = None, metrics: dict | None = None, excluded_members: list[dict] | None = None,
                 baseline: dict[str, torch.Tensor] | None = None, baseline_info: dict | None = None,
                 trained: bool = True, notes: str = "", version: str | None = None,
@@ -138,6 +140,7 @@ def save_bundle(path: str | os.PathLike, *, name: str, classes: list[str], backb
         "calibration": {"temperature": 1.0, "temperature_tta": 1.0, "abstain_threshold": None,
                         **(calibration or {})},
         "inference": {"tta_default": False, **(inference or {})},
+        "composition": composition or {"name": "temporal", "mean_pool_share": 0.0},
         "training": training or {},
         "data": data or {},
         "metrics": metrics or {},
@@ -220,7 +223,14 @@ def load_bundle(path: str | os.PathLike, *, load_baseline: bool = False) -> Bund
         if entry.get("sha256") and sha256_file(file) != entry["sha256"]:
             raise BundleError(f"{where}: member {entry.get('name')!r}: {entry['file']} does not match its "
                               f"sha256 in bundle.json (changed or corrupt)")
-        model = TemporalClassifier(config)
+        kind = entry.get("kind", "temporal")
+        if kind == MEAN_POOL_KIND:
+            model = MeanPoolMember(MeanPoolMLP(config.input_dim, config.num_classes, hidden=int(entry.get("hidden", 256))))
+        elif kind == "temporal":
+            model = TemporalClassifier(config)
+        else:
+            raise BundleError(f"{where}: member {entry.get('name')!r} has unknown kind {kind!r}; "
+                              f"known: temporal, {MEAN_POOL_KIND}")
         try:
             state = load_file(str(file))
             model.load_state_dict(state, strict=True)

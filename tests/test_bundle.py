@@ -126,3 +126,29 @@ def test_untrained_bundles_say_so(tmp_path, wiring_bundle):
     copy = tmp_path / "copy"
     shutil.copytree(wiring_bundle, copy)
     assert load_bundle(copy).trained is False
+
+
+def test_a_mean_pool_member_loads_beside_temporal_ones(tmp_path):
+    """An ensemble may mix kinds: a bundle with a mean-pool MLP member reloads it with its weight."""
+    from app.temporal.mean_pool import MEAN_POOL_KIND, MeanPoolMember, MeanPoolMLP
+
+    torch.manual_seed(0)
+    cfg = TemporalConfig(hidden_dim=32, heads=2)
+    mlp = MeanPoolMember(MeanPoolMLP(cfg.input_dim, cfg.num_classes)).eval()
+    backbone = {"name": LITE0.name, "feature_dim": LITE0.feature_dim, "preprocessing": LITE0.preprocessing.to_dict()}
+    save_bundle(tmp_path / "b", name="mixed", classes=["a", "b", "c", "d"], backbone=backbone, max_frames=8,
+                scales=[1.0], config=cfg,
+                members=[("member_0", TemporalClassifier(cfg), {"seed": 0, "weight": 0.5}),
+                         (MEAN_POOL_KIND, mlp, {"seed": 0, "weight": 0.5, "kind": MEAN_POOL_KIND, "hidden": 256})])
+    bundle = load_bundle(tmp_path / "b")
+    assert isinstance(bundle.members[1], MeanPoolMember) and bundle.member_weights == [0.5, 0.5]
+    x, lengths = torch.randn(2, 8, cfg.input_dim), torch.tensor([8, 3])
+    logits, weights = bundle.members[1](x, lengths)
+    torch.testing.assert_close(logits, mlp(x, lengths)[0])
+    assert torch.allclose(weights[1, :3], torch.full((3,), 1 / 3)) and weights[1, 3:].abs().sum() == 0
+    out = Ensemble(bundle.members, bundle.member_weights).predict(x, lengths)
+    assert out.probs.shape == (2, 4)
+    meta = (tmp_path / "b" / "bundle.json").read_text().replace('"kind": "mean_pool_mlp"', '"kind": "svm"')
+    (tmp_path / "b" / "bundle.json").write_text(meta)
+    with pytest.raises(BundleError, match="unknown kind 'svm'"):
+        load_bundle(tmp_path / "b")

@@ -160,7 +160,14 @@ def test_tiny_training_run_learns_and_ships_a_bundle(tiny_manifest, tmp_path, ca
     assert meta["trained"] is True and meta["data"]["fingerprint"]
     # 8 val clips make macro-F1 jumpy: a member may be judged collapsed; then the bundle says so.
     left_out = [e for e in meta["excluded_members"] if e["action"] == "left out"]
-    assert len(meta["members"]) + len(left_out) == 3 and len(meta["members"]) >= 2
+    temporal = [m for m in meta["members"] if m.get("kind", "temporal") == "temporal"]
+    assert len(temporal) + len(left_out) == 3 and len(temporal) >= 2
+    # The ensemble's make-up was chosen on held-out sources, and the members' weights say it.
+    comp = meta["composition"]
+    assert comp["name"] in {"temporal", "temporal+mean_pool", "mean_pool"}
+    assert comp["source_cv_f1_macro"][comp["name"]] == max(comp["source_cv_f1_macro"].values())
+    mlp_weight = sum(m["weight"] for m in meta["members"] if m.get("kind") == "mean_pool_mlp")
+    assert mlp_weight == pytest.approx(comp["mean_pool_share"])
     assert all(e["reason"] for e in meta["excluded_members"])
     assert meta["calibration"]["temperature"] > 0 and "tta_decision" in meta["inference"]
     # Calibrated on predictions for sources held out of training (each file is a source here).
@@ -185,6 +192,7 @@ def test_tiny_training_run_learns_and_ships_a_bundle(tiny_manifest, tmp_path, ca
     fs = read_features(work / "features.h5")
     test = fs.take([i for i, s in enumerate(fs.ids) if s in {p["id"] for p in report["predictions"]}])
     ens = Ensemble(bundle.members, bundle.member_weights)
+    assert len(bundle.members) == len(meta["members"])
     raw = ens.predict(torch.from_numpy(test.features), torch.from_numpy(test.num_frames).long()).probs.numpy()
     probs = apply_temperature(raw, bundle.temperature(False))
     by_id = {p["id"]: p for p in report["predictions"]}

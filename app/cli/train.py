@@ -37,6 +37,8 @@ def add_parser(sub) -> None:
     p.add_argument("--calibration-folds", type=int, default=DEFAULTS["calibration_folds"],
                    help="fit the temperature and the uncertain rule on source-held-out CV predictions with this "
                         "many folds (0: on the val split, never sharpening)")
+    p.add_argument("--calibration-seeds", type=positive_int, default=DEFAULTS["calibration_seeds"],
+                   help="members trained per CV fold; their mean is the out-of-source ensemble")
     p.add_argument("--augment-copies", type=int, default=DEFAULTS["augment_copies"],
                    help="pixel-augmented copies of each training clip (lower resolution, zoom, flip, colour)")
     p.add_argument("--hidden", type=positive_int, default=DEFAULTS["hidden"], help="BiLSTM output size")
@@ -103,7 +105,7 @@ def run(args) -> int:
                        tta=args.tta, abstain_threshold=args.abstain_threshold, name=name,
                        features=Path(args.features) if args.features else None, progress=not args.no_progress,
                        augment_copies=max(0, args.augment_copies), extra=attached,
-                       calibration_folds=max(0, args.calibration_folds),
+                       calibration_folds=max(0, args.calibration_folds), calibration_seeds=args.calibration_seeds,
                        plot_every=max(0, args.plot_every))
         bundle_dir = train_bundle(job)
     except (DatasetError, BackboneUnavailableError, FeatureStoreError, FileNotFoundError, ValueError) as exc:

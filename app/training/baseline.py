@@ -9,21 +9,8 @@ from torch import nn
 
 from app.evaluation.metrics import macro_f1
 from app.features.store import FeatureSet
+from app.temporal.mean_pool import MeanPoolMLP
 from app.training.losses import class_weights
-
-
-class MeanPoolMLP(nn.Module):
-    """mean over real frames -> Linear(D, 256) -> ReLU -> Dropout(0.3) -> Linear(256, C)."""
-
-    def __init__(self, input_dim: int, num_classes: int, hidden: int = 256, dropout: float = 0.3):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(input_dim, hidden), nn.ReLU(), nn.Dropout(dropout),
-                                 nn.Linear(hidden, num_classes))
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        mask = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).unsqueeze(-1)  # (B, T, 1)
-        pooled = (x * mask).sum(1) / lengths[:, None].clamp(min=1)  # (B, D)
-        return self.net(pooled)
 
 
 def _pooled(fs: FeatureSet):

@@ -30,6 +30,7 @@ class ModelSettings:
     source_power: float = 0.0
     members: int = 4
     calibration_folds: int = 4  # source-held-out CV folds for the temperature and the uncertain rule
+    calibration_seeds: int = 1  # members per CV fold (1: the CV costs as much as the members themselves)
 
     def temporal(self, input_dim: int, num_classes: int) -> TemporalConfig:
         return TemporalConfig(input_dim=input_dim, num_classes=num_classes, hidden_dim=self.hidden,

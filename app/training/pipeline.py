@@ -26,6 +26,7 @@ from app.features.dataset import extract_dataset
 from app.features.engine import Backbone
 from app.features.store import FeatureSet, read_features
 from app.temporal.ensemble import Ensemble, apply_temperature
+from app.temporal.mean_pool import MEAN_POOL_KIND, MeanPoolMember
 from app.temporal.model import TemporalConfig, count_parameters
 from app.training.baseline import train_baseline
 from app.temporal.uncertainty import UncertainRule, choose_min_confidence, coverage
@@ -55,7 +56,7 @@ class TrainJob:
     tta: str = "auto"  # "auto" (decided on validation), "on" or "off"
     abstain_threshold: float | None = None
     calibration_folds: int = 0  # >= 2: temperature and uncertain rule from source-held-out CV on train
-    calibration_seeds: int = 2  # members per CV fold (their mean is the out-of-source ensemble)
+    calibration_seeds: int = 1  # members per CV fold (their mean is the out-of-source ensemble)
     uncertain_target_accuracy: float = 0.9  # min_confidence: answers left must be this accurate out of source
     name: str = "default"
     features: Path | None = None
@@ -116,13 +117,30 @@ def out_of_source(job: TrainJob, train: FeatureSet, val: FeatureSet, groups: lis
                      seed=job.seed + 500, on_run=log.info if not job.progress else print)
 
 
-def calibrate(job: TrainJob, cv: CVPredictions | None, val_raw: dict, val_labels: np.ndarray, classes) -> dict:
+# What the ensemble is made of: the mean-pool MLP's share of it (the temporal members share the rest).
+COMPOSITIONS = {"temporal": 0.0, "temporal+mean_pool": 0.5, "mean_pool": 1.0}
+
+
+def choose_composition(cv: CVPredictions | None, classes) -> dict:
+    """The composition with the highest macro-F1 on source-held-out CV (ties: the earlier one);
+    temporal members only without CV."""
+    if cv is None or cv.baseline is None:
+        return {"name": "temporal", "mean_pool_share": 0.0, "chosen_on": "no source-held-out CV: the default"}
+    f1 = {name: round(classification_metrics(cv.labels, cv.mixed(share), classes)["f1_macro"], 4)
+          for name, share in COMPOSITIONS.items()}
+    best = max(COMPOSITIONS, key=lambda n: f1[n])
+    return {"name": best, "mean_pool_share": COMPOSITIONS[best], "source_cv_f1_macro": f1,
+            "chosen_on": "macro-F1 on source-held-out CV of the train split"}
+
+
+def calibrate(job: TrainJob, cv: CVPredictions | None, val_raw: dict, val_labels: np.ndarray, classes,
+              share: float = 0.0) -> dict:
     """Temperatures and the uncertain rule. On source-held-out CV predictions when there are any;
     else on val, where the temperature may soften (T >= 1) but never sharpen: val shares the
     training sources' look in most datasets, so confidence it supports says little about new ones."""
     if cv is not None:
-        t = {False: fit_temperature(cv.ensemble, cv.labels), True: fit_temperature(cv.ensemble_tta, cv.labels)}
-        calibrated = apply_temperature(cv.ensemble, t[False])
+        t = {tta: fit_temperature(cv.mixed(share, tta=tta), cv.labels) for tta in (False, True)}
+        calibrated = apply_temperature(cv.mixed(share), t[False])
         labels, where = cv.labels, (f"source-held-out CV on the train split ({len(set(cv.folds.tolist()))} folds, "
                                      f"{len(cv.members)} members per fold)")
     else:
@@ -135,13 +153,13 @@ def calibrate(job: TrainJob, cv: CVPredictions | None, val_raw: dict, val_labels
             "uncertain": {**rule.to_dict(), "target_accuracy": job.uncertain_target_accuracy, "chosen_on": where}}
 
 
-def source_cv_scores(cv: CVPredictions, calibration: dict, classes) -> dict:
+def source_cv_scores(cv: CVPredictions, calibration: dict, classes, share: float = 0.0) -> dict:
     """Out-of-source scores of every kind of model, side by side (the ensemble calibrated)."""
     def brief(probs):
         m = classification_metrics(cv.labels, probs, classes)
         return {k: round(float(m[k]), 4) for k in ("accuracy", "f1_macro", "balanced_accuracy", "log_loss", "ece")}
 
-    ens = apply_temperature(cv.ensemble, calibration["temperature"])
+    ens = apply_temperature(cv.mixed(share), calibration["temperature"])
     rule = UncertainRule.from_dict(calibration["uncertain"])
     out = {f"member_{s}": brief(p) for s, p in enumerate(cv.members)}
     out["ensemble"] = {**brief(ens), **coverage(rule.flags(ens), ens.argmax(1) == cv.labels)}
@@ -208,12 +226,19 @@ def train_bundle(job: TrainJob) -> Path:
             else:
                 results[k], infos[k] = retry, {"seed": job.seed + 1000 + k}
 
+    baseline, baseline_info = train_baseline(train, val, seed=job.seed)
+    cv = out_of_source(job, train, val, groups)
+    composition = choose_composition(cv, classes)
+    share = composition["mean_pool_share"]
     members = [results[k].model for k in sorted(results)]
-    ens = Ensemble(members)
+    weights = [(1 - share) / len(members)] * len(members)
+    if share > 0:
+        members.append(MeanPoolMember(baseline))
+        weights.append(share)
+    ens = Ensemble(members, weights)
     x, lengths = torch.from_numpy(val.features), torch.from_numpy(val.num_frames).long()
     val_raw = {tta: ens.predict(x, lengths, tta=tta).probs.numpy() for tta in (False, True)}
-    cv = out_of_source(job, train, val, groups)
-    calibration = calibrate(job, cv, val_raw, val.labels, classes)
+    calibration = calibrate(job, cv, val_raw, val.labels, classes, share)
     temps = {False: calibration["temperature"], True: calibration["temperature_tta"]}
     val_scores = {("tta" if tta else "plain"): classification_metrics(val.labels, val_raw[tta], classes)
                   for tta in (False, True)}
@@ -222,16 +247,19 @@ def train_bundle(job: TrainJob) -> Path:
             val.labels, apply_temperature(val_raw[tta], temps[tta]))
     tta_better = val_scores["tta"]["f1_macro"] > val_scores["plain"]["f1_macro"]
     tta_default = {"on": True, "off": False}.get(job.tta, tta_better)
-    baseline, baseline_info = train_baseline(train, val, seed=job.seed)
 
     member_entries = []
     for k in sorted(results):
         r = results[k]
         member_entries.append((f"member_{k}", r.model, {
-            **infos[k], "best_epoch": r.best_epoch, "epochs_run": len(r.history),
+            **infos[k], "weight": (1 - share) / len(results), "best_epoch": r.best_epoch, "epochs_run": len(r.history),
             "val_f1_macro": round(r.best["val_f1_macro"], 4), "val_acc": round(r.best["val_acc"], 4),
             "val_f1_per_class": dict(zip(classes, (round(v, 4) for v in r.best["val_f1_per_class"]))),
         }))
+    if share > 0:
+        member_entries.append((MEAN_POOL_KIND, members[-1], {
+            "kind": MEAN_POOL_KIND, "weight": share, "seed": job.seed, "hidden": baseline_info["hidden"],
+            "val_f1_macro": round(float(baseline_info["val_f1_macro"]), 4)}))
     backbone = job.backbone.describe()
     for key in ("engine", "device"):
         backbone.pop(key)
@@ -240,6 +268,7 @@ def train_bundle(job: TrainJob) -> Path:
         job.out, name=job.name, classes=classes, backbone=backbone, max_frames=job.max_frames, scales=job.scales,
         config=job.model, members=member_entries, excluded_members=excluded,
         calibration={**calibration, "abstain_threshold": job.abstain_threshold},
+        composition=composition,
         inference={"tta_default": tta_default, "tta_views": ["original", "reverse", "speed_up", "slow_down"],
                    "tta_decision": (f"val macro-F1 {val_scores['tta']['f1_macro']:.4f} with TTA vs "
                                     f"{val_scores['plain']['f1_macro']:.4f} without"
@@ -256,7 +285,7 @@ def train_bundle(job: TrainJob) -> Path:
         metrics={"val": {k: {m: v[m] for m in ("accuracy", "f1_macro", "balanced_accuracy", "log_loss", "ece",
                                                "ece_calibrated")}
                          for k, v in val_scores.items()},
-                 **({"source_cv": source_cv_scores(cv, calibration, classes)} if cv else {})},
+                 **({"source_cv": source_cv_scores(cv, calibration, classes, share)} if cv else {})},
         baseline={k: v.detach() for k, v in baseline.state_dict().items()}, baseline_info=baseline_info,
         trained=True, notes=f"trained on {ds.source}", extra=job.extra,
     )

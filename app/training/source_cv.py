@@ -77,6 +77,13 @@ class CVPredictions:
     def ensemble_tta(self) -> np.ndarray:
         return self.members_tta.mean(0)
 
+    def mixed(self, mean_pool_share: float, *, tta: bool = False) -> np.ndarray:
+        """(N, C) the temporal ensemble and the mean-pool MLP averaged with this share for the MLP."""
+        temporal = self.ensemble_tta if tta else self.ensemble
+        if mean_pool_share == 0 or self.baseline is None:
+            return temporal
+        return (1 - mean_pool_share) * temporal + mean_pool_share * self.baseline
+
 
 def source_cv(train: FeatureSet, val: FeatureSet, folds: np.ndarray, groups: Sequence[str],
               model_cfg: TemporalConfig, train_cfg: TrainConfig, *, seeds: int = 2, seed: int = 0,
