@@ -96,10 +96,10 @@ function showResult(r, sent) {
   document.getElementById("confidence").textContent = pct(r.confidence);
   const note = document.getElementById("uncertain-note");
   note.hidden = !r.uncertain;
-  const why = (r.uncertain_reasons || []).join("; ");
+  const reasons = (r.uncertain_reasons || []).join("; ");
   note.textContent = !r.uncertain ? "" : r.label === "uncertain"
-    ? "Not sure enough to answer; the best guess is " + pretty(r.predicted_label) + " at " + pct(r.confidence) + " (" + why + ")."
-    : "Uncertain answer: " + why + ". Treat " + pretty(r.label) + " as a guess.";
+    ? "Not sure enough to answer; the best guess is " + pretty(r.predicted_label) + " at " + pct(r.confidence) + " (" + reasons + ")."
+    : "Uncertain answer: " + reasons + ". Treat " + pretty(r.label) + " as a guess.";
   renderBars(r);
   renderMembers(r);
   const duration = r.video.duration || r.frames[r.frames.length - 1].timestamp;

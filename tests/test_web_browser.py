@@ -49,7 +49,8 @@ def page(browser):
 
 
 def test_upload_a_clip_and_see_the_answer(server, page, content4, content4_rows):
-    clip = content4 / pick_clips(content4_rows, "test", 1)[2]["path"]
+    row = pick_clips(content4_rows, "test", 1)[2]
+    clip = content4 / row["path"]
     page.goto(server.url + "/")
     expect(page.locator("h1")).to_have_text("What kind of video is it?")
     expect(page.locator("#submit")).to_be_disabled()
@@ -64,7 +65,11 @@ def test_upload_a_clip_and_see_the_answer(server, page, content4, content4_rows)
     expect(page.locator("#members tbody tr")).to_have_count(3)
     expect(page.locator("#agreement")).to_contain_text("of 3 members agree")
     expect(page.locator("#strip figure")).to_have_count(16)
-    expect(page.locator("#strip figure img").first).to_have_js_property("naturalWidth", 112)
+    img = page.locator("#strip figure img").first
+    expect(img).to_have_js_property("complete", True)
+    w, h = img.evaluate("i => [i.naturalWidth, i.naturalHeight]")
+    # The thumbnail is the whole frame as the model saw it, at the video's aspect, 112 px on the long side.
+    assert max(w, h) == 112 and abs(w / h - int(row["width"]) / int(row["height"])) < 0.05, (w, h)
     expect(page.locator("#attention-chart rect")).to_have_count(16)
     expect(page.locator("#video-meta")).to_contain_text(clip.name)
     assert page.locator("#confidence").inner_text().endswith("%")

@@ -51,12 +51,14 @@ def test_explain_gives_k_overlays_of_the_most_attended_frames(app, client, clips
     for f in frames:
         assert f["attention"] == attention[f["index"]]
         assert f["timestamp"] == result["frames"][f["index"]]["timestamp"]
-        crop, overlay = png(f["frame_png"]), png(f["overlay_png"])
-        assert crop.shape == overlay.shape and crop.shape[0] == crop.shape[1] >= 112  # the square crop seen
-        assert not np.array_equal(crop, overlay)  # the heatmap is drawn on it
+        frame, overlay = png(f["frame_png"]), png(f["overlay_png"])
+        # What the model saw, in place on the whole frame, at the video's aspect ratio.
+        video = result["video"]
+        assert frame.shape == overlay.shape and min(frame.shape[:2]) >= 112
+        assert abs(frame.shape[1] / frame.shape[0] - video["width"] / video["height"]) < 0.02
+        assert not np.array_equal(frame, overlay)  # the heatmap is drawn on it
         x, y, w, h = f["box"]
-        size = crop.shape[0]
-        assert 0 <= x and 0 <= y and w > 0 and h > 0 and x + w <= size and y + h <= size
+        assert 0 <= x and 0 <= y and w > 0 and h > 0 and x + w <= frame.shape[1] and y + h <= frame.shape[0]
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'videoclf_explain_duration_seconds_count{outcome="ok"}' in metrics
 
