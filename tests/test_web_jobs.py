@@ -114,3 +114,25 @@ def test_a_job_whose_upload_is_gone_fails_plainly_after_a_restart(make_web_app, 
     job = second.test_client().get(f"/jobs/{job_id}").get_json()
     assert job["status"] == "failed" and job["error"]["code"] == "interrupted"
     assert "submit it again" in job["error"]["message"]
+
+
+def test_jobs_of_an_owner_that_dies_later_are_taken_over_without_a_restart(make_web_app, clips, tmp_path):
+    """A ``kill -9`` of the gunicorn master alone orphans its worker: it is still alive while the
+    new server starts (so start-up leaves its jobs alone) and exits later with them unfinished.
+    The new server's periodic pass must take them over; before it they stayed queued forever."""
+    settings = {"DATABASE": str(tmp_path / "jobs.sqlite3"), "UPLOAD_DIR": str(tmp_path / "uploads")}
+    first = make_web_app(**settings)
+    first.extensions["videoclf.inference"].pool.gate.clear()
+    held_id = submit(first.test_client(), clips[2]).get_json()["id"]
+
+    second = make_web_app(**settings, JOB_RECLAIM_S=0.2)  # the first owner is alive: not taken yet
+    client = second.test_client()
+    assert client.get(f"/jobs/{held_id}").get_json()["status"] == "queued"
+    first.extensions["videoclf.close"]()  # the orphaned worker exits, its job unfinished
+
+    taken = wait_for_job(poller(client), f"/jobs/{held_id}", timeout=30)
+    assert taken["status"] == "done" and taken["result"]["video"]["filename"] == clips[2].name
+    assert not any((tmp_path / "uploads").iterdir())
+    first.extensions["videoclf.inference"].pool.gate.set()  # the old task wakes up and must not interfere
+    time.sleep(0.5)
+    assert client.get(f"/jobs/{held_id}").get_json() == taken

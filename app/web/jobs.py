@@ -1,9 +1,11 @@
 """Asynchronous classification jobs: submit, run on the inference pool, record in the JobStore.
 
 A job's upload is deleted as soon as it has run (before its result is visible, so a client that
-sees ``done`` never finds the file). At start-up the jobs of processes that died are taken over:
-re-queued when their upload is still there, failed with a plain message when it is not; stray
-uploads of dead processes are removed.
+sees ``done`` never finds the file). At start-up, and then every ``JOB_RECLAIM_S`` seconds, the
+jobs of processes that died are taken over: re-queued when their upload is still there, failed
+with a plain message when it is not; stray uploads of dead processes are removed. The periodic
+pass covers an owner that dies while this process runs: a worker orphaned by a ``kill -9`` of the
+gunicorn master still lives when the new server starts, and exits (its jobs unfinished) later.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +28,7 @@ from app.web.uploads import PREFIX, Upload
 log = logging.getLogger(__name__)
 EXTENSION = "videoclf.jobs"
 MODEL_WAIT_S = 600.0  # a job queued before the model is in (taken over at start-up) waits this long for it
+RECLAIM_INTERVAL_S = 10.0  # default JOB_RECLAIM_S: how often jobs of dead owners are looked for (0: start-up only)
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")  # uuid4().hex
 _LIVE_TOKENS: set[str] = set()  # owners alive in this process (one per app; tests run several)
 
@@ -41,6 +45,23 @@ class Jobs:
         self.ttl_s = ttl_s
         self.owner = f"{os.getpid()}:{secrets.token_hex(8)}"
         _LIVE_TOKENS.add(self.owner)
+        self._stop = threading.Event()
+        self._reclaimer: threading.Thread | None = None
+
+    def start_reclaimer(self, interval_s: float) -> None:
+        """Run ``recover`` every ``interval_s`` seconds in a daemon thread until ``close``."""
+        if interval_s <= 0 or self._reclaimer is not None:
+            return
+
+        def loop():
+            while not self._stop.wait(interval_s):
+                try:
+                    self.recover()
+                except Exception:  # the store failed (disk full, locked): try again next time
+                    log.exception("taking over the jobs of dead processes failed")
+
+        self._reclaimer = threading.Thread(target=loop, name="videoclf-job-reclaim", daemon=True)
+        self._reclaimer.start()
 
     def submit(self, upload: Upload, *, source: str, frames: bool = False) -> str:
         """Record a queued job for ``upload`` and queue it; returns the job id.
@@ -153,6 +174,7 @@ class Jobs:
                 path.unlink(missing_ok=True)
 
     def close(self) -> None:
+        self._stop.set()
         _LIVE_TOKENS.discard(self.owner)
 
 
@@ -201,13 +223,15 @@ def _owner_alive(owner: str | None, since: float | None) -> bool:
 
 
 def init_app(app: Flask) -> Jobs:
-    """Open the job store (VIDEOCLF_DB), take over jobs of dead processes, purge old ones."""
+    """Open the job store (VIDEOCLF_DB), take over jobs of dead processes (at start-up and every
+    ``JOB_RECLAIM_S`` seconds after), purge old ones."""
     cfg = app.config
     jobs = Jobs(JobStore(cfg["DATABASE"]), get_service(app), Path(cfg["UPLOAD_DIR"]),
                 cfg["JOB_TTL_HOURS"] * 3600, cfg["JOB_TIMEOUT"])
     app.extensions[EXTENSION] = jobs
     jobs.store.purge(jobs.ttl_s)
     jobs.recover()
+    jobs.start_reclaimer(float(cfg.get("JOB_RECLAIM_S", RECLAIM_INTERVAL_S)))
     return jobs
 
 
