@@ -174,8 +174,8 @@ class SingleVideoClassifier:
         ``VideoDecodeError`` for input that is not a decodable video, ``FileNotFoundError``, and
         ``ValueError`` for bad arguments.
         """
-        return self.classify_with_frames(path, use_tta, top_k, start=start, end=end, timeline=timeline,
-                                         timeline_interval=timeline_interval)[0]
+        return self._classify(path, use_tta, top_k, start=start, end=end, timeline=timeline,
+                              timeline_interval=timeline_interval)[0]
 
     def classify_with_frames(self, path: str | os.PathLike, use_tta: bool | None = None, top_k: int | None = None, *,
                              start: float | None = None, end: float | None = None, timeline: str | None = None,
@@ -183,6 +183,13 @@ class SingleVideoClassifier:
         """``classify_video``'s result and, one per entry of ``result["frames"]``, what the model saw
         of each frame, in place on the whole frame: (T, H, W, 3) uint8 at the video's aspect ratio
         (for showing them: decoding once serves both)."""
+        result, sampled = self._classify(path, use_tta, top_k, start=start, end=end, timeline=timeline,
+                                         timeline_interval=timeline_interval)
+        size = (sampled.metadata.height, sampled.metadata.width)
+        pre = self.backbone.preprocessing
+        return result, np.stack([pre.to_frame(f, *size) for f in sampled.frames[sampled.scale_indices[0]]])
+
+    def _classify(self, path, use_tta, top_k, *, start, end, timeline, timeline_interval) -> tuple[dict, SampledVideo]:
         tta = self.bundle.tta_default if use_tta is None else bool(use_tta)
         k = self.check_top_k(top_k)
         t0 = time.perf_counter()
@@ -201,10 +208,7 @@ class SingleVideoClassifier:
             t1 = time.perf_counter()
             result["timeline"] = make_timeline(self, path, mode=timeline, interval=timeline_interval, tta=tta)
             result["timings_ms"]["timeline"] = round((time.perf_counter() - t1) * 1e3, 2)
-        sampled = streamed.sampled
-        size = (sampled.metadata.height, sampled.metadata.width)
-        pre = self.backbone.preprocessing
-        return result, np.stack([pre.to_frame(f, *size) for f in sampled.frames[sampled.scale_indices[0]]])
+        return result, streamed.sampled
 
     def check_top_k(self, top_k) -> int:
         """``top_k`` as the number of labels to list: None -> min(5, classes); above -> clamped.

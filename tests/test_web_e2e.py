@@ -40,7 +40,9 @@ def clear_clips(model_dir, content4, content4_rows) -> list[dict]:
     report_file = model_dir / "report" / "report.json"
     if not report_file.is_file():
         return pick_clips(content4_rows, "test", 1)
-    predictions = {p["id"]: p for p in json.loads(report_file.read_text())["predictions"]}
+    # Keyed by the path inside content4: a bundle trained on a mix of datasets names its rows
+    # relative to the mix's manifest (../../shared/data/content4/clips/...).
+    predictions = {p["id"].split("content4/")[-1]: p for p in json.loads(report_file.read_text())["predictions"]}
     clear = [r for r in content4_rows if r["split"] == "test" and r["path"] in predictions
              and predictions[r["path"]]["ensemble"] == r["label"]
              and predictions[r["path"]]["probabilities"][r["label"]] >= CLEAR]
