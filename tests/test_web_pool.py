@@ -148,3 +148,28 @@ def test_cancelled_tasks_do_not_keep_their_place_while_the_workers_are_busy():
     finally:
         release.set()
         pool.close()
+
+
+def test_close_waits_for_running_tasks_and_cancels_the_waiting_ones():
+    """Shutdown never leaves a thread inside a task (a process exiting then aborts): the running
+    task finishes, the waiting ones are cancelled (a job's stays queued in its store)."""
+    pool = InferencePool(workers=1, queue_size=2)
+    started, release = threading.Event(), threading.Event()
+
+    def slow():
+        started.set()
+        release.wait(5)
+        return "finished"
+
+    running = pool.submit(slow)
+    assert started.wait(5)
+    waiting = [pool.submit(lambda: "never") for _ in range(2)]
+    threading.Timer(0.5, release.set).start()
+    t0 = time.monotonic()
+    pool.close(wait=10)
+    assert 0.3 < time.monotonic() - t0 < 5  # waited for the running task, not for the queue
+    assert running.result(timeout=0) == "finished"
+    assert all(f.cancelled() for f in waiting)
+    assert not any(t.is_alive() for t in pool._threads)
+    with pytest.raises(PoolClosed):
+        pool.submit(lambda: None)

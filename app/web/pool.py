@@ -225,6 +225,8 @@ class InferencePool:
                 if task is None:
                     return
                 self.gate.wait()
+                if self._closed:
+                    task.future.cancel()  # taken before the pool closed, not started: not now
                 if not task.future.set_running_or_notify_cancel():
                     continue  # cancelled while it waited: ``_cancelled`` has released it
                 with self._lock:
@@ -252,12 +254,27 @@ class InferencePool:
         except TaskKilled:  # delivered late, after the task had ended: this thread was replaced
             return
 
-    def close(self) -> None:
-        """Stop accepting tasks; workers exit once the tasks already queued are done."""
+    def close(self, wait: float = 20.0) -> None:
+        """Stop accepting tasks and end the worker threads: tasks not started yet are cancelled (a
+        job's stays queued in its store, for the next start to recover), running ones get up to
+        ``wait`` seconds to finish. Waiting for them matters: a process that exits while a daemon
+        thread is inside native code (a decoder, ONNX Runtime) aborts instead of exiting."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             threads = list(self._threads)
+        while True:
+            try:
+                task = self._tasks.get_nowait()
+            except queue.Empty:
+                break
+            if task is not None:
+                task.future.cancel()
         for _ in threads:
             self._tasks.put(None)
+        self.gate.set()  # a held gate must not keep the threads from reaching their end
+        end = time.monotonic() + wait
+        for t in threads:
+            if t is not threading.current_thread():
+                t.join(max(0.0, end - time.monotonic()))
