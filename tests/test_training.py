@@ -14,6 +14,7 @@ from app.cli import main
 from app.evaluation.metrics import classification_metrics, expected_calibration_error
 from app.features.store import read_features
 from app.temporal.ensemble import Ensemble, apply_temperature
+from app.temporal.uncertainty import UncertainRule, choose_min_confidence
 from app.training.augment import AugmentConfig, augment_batch
 from app.training.calibration import fit_temperature, nll
 from app.training.losses import FocalLoss, class_weights
@@ -175,7 +176,15 @@ def test_tiny_training_run_learns_and_ships_a_bundle(tiny_manifest, tmp_path, ca
     cv = meta["metrics"]["source_cv"]
     assert cv["protocol"]["clips"] == 40 and cv["protocol"]["folds"] == 4
     assert {"member_0", "ensemble", "baseline"} <= set(cv) and cv["protocol"]["members_per_fold"] == 1
-    assert 0 <= cv["ensemble"]["uncertain_rate"] <= 1 and 0.3 <= meta["calibration"]["uncertain"]["min_confidence"] <= 0.95
+    # The temperature and the uncertain threshold are those of the stored out-of-source predictions.
+    oof = np.load(work / "source_cv.npz")
+    share = meta["composition"]["mean_pool_share"]
+    mixed = (1 - share) * oof["members"].mean(0) + share * oof["baseline"]
+    assert meta["calibration"]["temperature"] == pytest.approx(fit_temperature(mixed, oof["labels"]), abs=1e-3)
+    calibrated = apply_temperature(mixed, meta["calibration"]["temperature"])
+    assert meta["calibration"]["uncertain"]["min_confidence"] == choose_min_confidence(calibrated, oof["labels"])
+    flags = UncertainRule.from_dict(meta["calibration"]["uncertain"]).flags(calibrated)
+    assert cv["ensemble"]["uncertain_rate"] == pytest.approx(flags.mean(), abs=1e-3)
     assert "uncertain" in report_systems_of(out)["ensemble"]
     assert meta["selection"] == {"decision": {"frames": 8}}  # attached study, also kept in the report
     assert json.loads((out / "report" / "selection.json").read_text()) == meta["selection"]
