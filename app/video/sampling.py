@@ -42,12 +42,13 @@ class VideoDecodeError(ValueError):
     data), ``too_large`` (absurd frame size), ``bad_segment`` (the requested segment is outside
     the video), ``bad_header`` (the header declares an absurd frame rate or frame count),
     ``too_long`` (longer than the longest video accepted), ``over_budget`` (decoding needed more
-    time, frames or seeks than its budget allows: see ``app.video.limits``). ``details`` holds what
-    each decoding library reported.
+    time, frames or seeks than its budget allows: see ``app.video.limits``), ``decoder_crashed``
+    (the decoder process died while decoding it: see ``app.video.isolation``). ``details`` holds
+    what each decoding library reported.
     """
 
     CODES = ("empty", "not_video", "no_frames", "corrupt", "too_large", "bad_segment", "bad_header", "too_long",
-             "over_budget")
+             "over_budget", "decoder_crashed")
 
     def __init__(self, message: str, details: Sequence[str] = (), *, code: str = "corrupt"):
         super().__init__(message)
@@ -430,6 +431,7 @@ def sample_frames(
     backend: str = "auto",
     on_keep: Callable[[object, int, np.ndarray], None] | None = None,
     limits: DecodeLimits | None = None,
+    isolation: str = "inline",
 ) -> SampledVideo:
     """Decode ``path`` and sample up to ``max_frames`` frames uniformly by timestamp.
 
@@ -448,6 +450,9 @@ def sample_frames(
         it while decoding goes on. A new ``generation`` object means a new pass began (the header
         was wrong, or another decoder took over): frames of earlier generations are void.
     limits : the budget of this call (default: ``app.video.limits.get_limits()``).
+    isolation : "inline" (decode in the calling thread) or "process" (in a decoder process that
+        is killed past the deadline: see ``app.video.isolation``; ``transform`` must then be
+        picklable, e.g. ``Preprocessing.prepare``).
 
     Returns
     -------
@@ -459,27 +464,37 @@ def sample_frames(
         ``path`` does not exist.
     VideoDecodeError
         The file is empty, not a video, has no decodable frames, claims an absurd frame size,
-        frame rate or length, or decoding it exceeds its budget (see ``VideoDecodeError.CODES``).
+        frame rate or length, decoding it exceeds its budget, or (isolation "process") the
+        decoder process dies (see ``VideoDecodeError.CODES``).
     ValueError
         Bad arguments.
+    TypeError
+        ``transform`` cannot be sent to a decoder process (isolation "process").
     """
     _check_args(max_frames, scales, start, end, backend)
     counts = [max(1, round(max_frames * float(s))) for s in scales]
     return sample_plan(path, lambda s, e: [uniform_timestamps(s, e, n) for n in counts], start=start, end=end,
-                       transform=transform, backend=backend, on_keep=on_keep, limits=limits)
+                       transform=transform, backend=backend, on_keep=on_keep, limits=limits, isolation=isolation)
 
 
 def sample_plan(path: str | os.PathLike, plan: Plan, *, start: float | None = None, end: float | None = None,
                 transform: Callable[[np.ndarray], np.ndarray] | None = None, backend: str = "auto",
                 on_keep: Callable[[object, int, np.ndarray], None] | None = None,
-                limits: DecodeLimits | None = None) -> SampledVideo:
+                limits: DecodeLimits | None = None, isolation: str = "inline") -> SampledVideo:
     """Like ``sample_frames``, for any plan: ``plan(start, end)`` returns groups of sorted target
     times for the span the video really has (it is called again if decoding shows the header was
     wrong). ``scale_indices[g]`` lists the frames of group g (the frame on screen at each of its
-    targets, repeats removed); targets past the video's end are dropped.
+    targets, repeats removed); targets past the video's end are dropped. The plan and ``on_keep``
+    always run in the calling process, whatever the ``isolation``.
     """
     path = Path(path)
     _check_args(1, (1.0,), start, end, backend)
+    if isolation != "inline":
+        from app.video.isolation import check_isolation, decoder_pool
+
+        check_isolation(isolation)
+        return decoder_pool().sample_plan(path, plan, start=start, end=end, transform=transform, backend=backend,
+                                          on_keep=on_keep, limits=limits)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if not path.is_file():

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 # The decoder's codes and the HTTP status each one gets.
 DECODE_STATUS = {"empty": 400, "not_video": 415, "no_frames": 422, "corrupt": 422, "too_large": 422,
-                 "bad_segment": 422, "bad_header": 422, "too_long": 422, "over_budget": 422}
+                 "bad_segment": 422, "bad_header": 422, "too_long": 422, "over_budget": 422,
+                 "decoder_crashed": 422}
 # Werkzeug's HTTP errors in our vocabulary (clients switch on ``code``, not on the wording).
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 413: "upload_too_large", 415: "unsupported_media_type",
