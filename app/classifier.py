@@ -28,6 +28,7 @@ from app.temporal.ensemble import Ensemble, apply_temperature
 from app.temporal.tta import TTA_VIEWS
 from app.temporal.uncertainty import UncertainRule
 from app.video import SampledVideo, sample_frames
+from app.video.isolation import check_isolation, isolation_from_env
 
 __all__ = ["SingleVideoClassifier", "Prediction"]
 
@@ -55,10 +56,13 @@ class SingleVideoClassifier:
     device : "cpu", "cuda", "cuda:1"...; default CUDA when available.
     engine : backbone engine, "auto", "torch" or "onnxruntime" (CPU only).
     backbone_weights : weights file for backbones that need one (efficientnet_v2_s).
+    decode_isolation : "process" (decode in a decoder process killed past the decode deadline,
+        app.video.isolation) or "inline" (in the caller's thread); default $VIDEOCLF_DECODE_ISOLATION,
+        else "process".
     """
 
     def __init__(self, bundle_dir: str | os.PathLike | None = None, device: str | None = None, *,
-                 engine: str = "auto", backbone_weights: str | None = None):
+                 engine: str = "auto", backbone_weights: str | None = None, decode_isolation: str | None = None):
         self.bundle: Bundle = load_bundle(bundle_dir or default_bundle_dir())
         self.device = resolve_device(device)
         self.backbone = create_backbone(self.bundle.backbone, device=self.device, engine=engine,
@@ -70,6 +74,7 @@ class SingleVideoClassifier:
                 f"but the weights found here are {self.backbone.weights_id}; features would not match"
             )
         self.ensemble = Ensemble(self.bundle.members, self.bundle.member_weights).to(self.device)
+        self.decode_isolation = check_isolation(decode_isolation) if decode_isolation else isolation_from_env()
         self._lock = threading.Lock()
 
     @property
@@ -92,7 +97,7 @@ class SingleVideoClassifier:
                    end: float | None = None) -> SampledVideo:
         """Decode and sample the video into the backbone's input crops. Raises VideoDecodeError."""
         return sample_frames(path, self.bundle.max_frames, scales=self.bundle.scales, start=start, end=end,
-                             transform=self.backbone.prepare_frame)
+                             transform=self.backbone.preprocessing.prepare, isolation=self.decode_isolation)
 
     # -- stage 2: device ------------------------------------------------------------------------
     def forward(self, sampled: SampledVideo, *, tta: bool) -> Prediction:
@@ -122,7 +127,8 @@ class SingleVideoClassifier:
         """Stages 1 and 2 overlapped: the backbone starts on the first finished frames while the
         rest are decoded. Returns the prediction and the sampled frames with their features."""
         streamed = sample_and_featurise(path, self.backbone, max_frames=self.bundle.max_frames,
-                                        scales=self.bundle.scales, start=start, end=end, device_lock=self._lock)
+                                        scales=self.bundle.scales, start=start, end=end, device_lock=self._lock,
+                                        isolation=self.decode_isolation)
         return self._temporal(streamed.frame_features, streamed.sampled, tta, streamed.features_s * 1e3), streamed
 
     # -- stage 3: postprocess -------------------------------------------------------------------

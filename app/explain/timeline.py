@@ -73,7 +73,7 @@ def timeline(clf, path: str | os.PathLike, *, mode: str = "interval", interval: 
                       else interval_windows(start, end, interval, max_windows))
         return [uniform_timestamps(a, b, frames_per_window) for a, b in planned]
 
-    sampled = sample_plan(path, plan, transform=clf.backbone.prepare_frame)
+    sampled = sample_plan(path, plan, transform=clf.backbone.preprocessing.prepare, isolation=clf.decode_isolation)
     with clf.device_lock:
         feats = clf.backbone(sampled.frames)
     keep = [w for w, idx in enumerate(sampled.scale_indices) if len(idx)]

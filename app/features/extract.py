@@ -76,12 +76,13 @@ class Streamed:
 
 def sample_and_featurise(path, backbone: Backbone, *, max_frames: int, scales: Sequence[float] = (1.0,),
                          start: float | None = None, end: float | None = None,
-                         device_lock: threading.Lock | None = None) -> Streamed:
+                         device_lock: threading.Lock | None = None, isolation: str = "inline") -> Streamed:
     """Decode on a worker thread while the backbone runs on each full batch of finished frames.
 
     Batches are cut exactly as ``backbone(all_frames)`` cuts them, so the features are the same
     numbers as the sequential path. ``device_lock`` is held around each backbone call only, so
-    other callers can decode meanwhile. Raises what ``sample_frames`` raises.
+    other callers can decode meanwhile. ``isolation``: as in ``sample_frames`` ("process": the
+    decoding itself runs in a decoder process). Raises what ``sample_frames`` raises.
     """
     q: queue.SimpleQueue = queue.SimpleQueue()
     result: dict = {}
@@ -90,7 +91,7 @@ def sample_and_featurise(path, backbone: Backbone, *, max_frames: int, scales: S
         t0 = time.perf_counter()
         try:
             result["sampled"] = sample_frames(path, max_frames, scales=scales, start=start, end=end,
-                                              transform=backbone.prepare_frame,
+                                              transform=backbone.preprocessing.prepare, isolation=isolation,
                                               on_keep=lambda gen, i, frame: q.put((gen, frame)))
         except BaseException as exc:  # handed to the caller's thread
             result["error"] = exc
