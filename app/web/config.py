@@ -29,6 +29,7 @@ SETTINGS: dict[str, tuple[str, type, object]] = {
     "JOB_TIMEOUT": ("VIDEOCLF_JOB_TIMEOUT", float, 600.0),
     "RETRY_AFTER": ("VIDEOCLF_RETRY_AFTER", int, 5),
     "JOB_TTL_HOURS": ("VIDEOCLF_JOB_TTL_HOURS", float, 168.0),
+    "JOB_RECLAIM_S": ("VIDEOCLF_JOB_RECLAIM_S", float, None),  # None: app.web.jobs.RECLAIM_INTERVAL_S
     "LOAD_MODEL": ("VIDEOCLF_LOAD_MODEL", str, "background"),
     "API_TOKEN": ("VIDEOCLF_API_TOKEN", str, ""),
     "DASHBOARD_TOKEN": ("VIDEOCLF_DASHBOARD_TOKEN", str, ""),
@@ -66,6 +67,10 @@ def load(overrides: dict | None = None, environ=os.environ) -> dict:
     cfg["DATA_DIR"] = str(data)
     cfg["DATABASE"] = cfg["DATABASE"] or str(data / "jobs.sqlite3")
     cfg["UPLOAD_DIR"] = cfg["UPLOAD_DIR"] or str(data / "uploads")
+    if cfg["JOB_RECLAIM_S"] is None:
+        from app.web.jobs import RECLAIM_INTERVAL_S
+
+        cfg["JOB_RECLAIM_S"] = RECLAIM_INTERVAL_S
     # Without a configured key every process draws its own: fine for one worker (gunicorn.conf.py
     # shares one across its workers); sessions and CSRF tokens then end with the process.
     cfg["SECRET_KEY"] = cfg["SECRET_KEY"] or secrets.token_hex(32)
@@ -89,4 +94,5 @@ def _check(cfg: dict) -> None:
     need(cfg["JOB_TIMEOUT"] > 0, "JOB_TIMEOUT", "a positive number of seconds")
     need(cfg["RETRY_AFTER"] >= 1, "RETRY_AFTER", "at least 1 second")
     need(cfg["JOB_TTL_HOURS"] > 0, "JOB_TTL_HOURS", "a positive number of hours")
+    need(cfg["JOB_RECLAIM_S"] >= 0, "JOB_RECLAIM_S", "0 (at start-up only) or a positive number of seconds")
     need(cfg["LOAD_MODEL"] in LOAD_MODES, "LOAD_MODEL", f"one of {LOAD_MODES}")

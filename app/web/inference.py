@@ -224,7 +224,10 @@ def init_app(app: Flask) -> InferenceService:
             raise RuntimeError(f"cannot serve: the model bundle {cfg['MODEL_DIR']} did not load "
                                f"({service.load_error}); set VIDEOCLF_MODEL to a bundle directory")
     else:
-        threading.Thread(target=service.load, name="model-loader", daemon=True).start()
+        # Not a daemon: the interpreter waits for it before exiting. A daemon thread still inside
+        # torch or ONNX Runtime when a worker stops early (SIGTERM during start-up) aborts the
+        # process ("terminate called without an active exception", SIGABRT) instead of exiting.
+        threading.Thread(target=service.load, name="model-loader", daemon=False).start()
     return service
 
 
