@@ -23,10 +23,9 @@ import cv2
 import numpy as np
 import torch
 
+from app.explain.choices import CAM_METHODS as METHODS
 from app.features.engine import Backbone
 from app.temporal.model import TemporalClassifier
-
-METHODS = ("gradcam", "gradcam++")
 
 
 @dataclass

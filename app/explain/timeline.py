@@ -14,11 +14,10 @@ from collections import Counter
 import numpy as np
 import torch
 
+from app.explain.choices import AGGREGATES
+from app.explain.choices import TIMELINE_MODES as MODES
 from app.temporal.ensemble import apply_temperature, pad_batch
 from app.video import sample_plan, uniform_timestamps
-
-MODES = ("interval", "shots")
-AGGREGATES = ("mean", "vote")
 
 
 def interval_windows(start: float, end: float, interval: float, max_windows: int) -> list[tuple[float, float]]:
