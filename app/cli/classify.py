@@ -7,7 +7,9 @@ from pathlib import Path
 
 from app.bundle import BundleError, default_bundle_dir
 from app.cli.common import add_device_options, fail, load_classifier, positive_int
+from app.explain.choices import TIMELINE_MODES
 from app.features.backbones import BackboneUnavailableError
+from app.tasks import OptionError, StoredVideo, TaskOptions, run_task
 from app.video import VideoDecodeError
 
 
@@ -21,15 +23,20 @@ def add_parser(sub) -> None:
     tta.add_argument("--tta", dest="tta", action="store_true", default=None, help="test-time augmentation on")
     tta.add_argument("--no-tta", dest="tta", action="store_false", help="test-time augmentation off")
     p.add_argument("--top-k", type=positive_int, default=None, metavar="K", help="how many labels to list")
-    p.add_argument("--timeline", choices=["interval", "shots"], default=None,
+    p.add_argument("--timeline", choices=TIMELINE_MODES, default=None,
                    help="also classify windows over the video: fixed intervals or shots")
-    p.add_argument("--interval", type=float, default=2.0, help="window length in seconds for --timeline interval")
+    p.add_argument("--interval", type=float, default=None,
+                   help="window length in seconds for --timeline interval (default: 2)")
     p.add_argument("--json", action="store_true", help="print one JSON object per video (JSON Lines)")
     add_device_options(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    try:
+        options = TaskOptions(tta=args.tta, top_k=args.top_k, timeline=args.timeline, interval=args.interval)
+    except OptionError as exc:
+        return fail(exc)
     try:
         clf = load_classifier(args)
     except (BundleError, BackboneUnavailableError, ValueError) as exc:
@@ -42,8 +49,7 @@ def run(args) -> int:
         print(f"{'FILE':40} {'LABEL':18} {'CONF':>6}  TOP-K{'':30} {'FRAMES':>6} {'MS':>7}")
     for video in args.videos:
         try:
-            result = clf.classify_video(video, use_tta=args.tta, top_k=args.top_k, timeline=args.timeline,
-                                        timeline_interval=args.interval)
+            result = run_task(clf, StoredVideo(video), options)
         except (VideoDecodeError, OSError, ValueError) as exc:
             failed += 1
             message = str(exc) if Path(video).name in str(exc) else f"{video}: {exc}"

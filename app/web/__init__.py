@@ -14,7 +14,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from app.web import config as settings
-from app.web import errors, inference, jobs, metrics
+from app.web import backends, errors, inference, metrics
 from app.web.config import REPO
 
 csrf = CSRFProtect()
@@ -40,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     metrics.init_app(app)
     service = inference.init_app(app)
-    job_runner = jobs.init_app(app)
+    job_backend = backends.init_app(app)
 
     from app.web import api, dashboard, ops, ui
 
@@ -61,7 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     def close():
         """Stop the inference pool and give up this app's jobs (for tests and shutdown)."""
-        job_runner.close()
+        job_backend.close()
         service.close()
 
     app.extensions["videoclf.close"] = close

@@ -7,8 +7,8 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 
 from app.web import openapi, reports
 from app.web.auth import require_api_token
+from app.web.backends import get_backend
 from app.web.inference import get_service
-from app.web.jobs import get_jobs
 
 bp = Blueprint("api", __name__)
 
@@ -33,15 +33,15 @@ def explain():
     """Classify the uploaded ``video`` and explain the answer: Grad-CAM overlays of its ``k``
     most-attended frames (waits for it, like /classify)."""
     service = get_service()
-    upload, options = service.receive_for_explain(request)
-    return jsonify(service.explain_now(upload, options, current_app.config["SYNC_TIMEOUT"]))
+    upload = service.receive_for_explain(request)
+    return jsonify(service.explain_now(upload, current_app.config["SYNC_TIMEOUT"]))
 
 
 @bp.post("/jobs")
 def create_job():
     """Queue the uploaded ``video``; 202 with the job's id and where to poll it."""
     upload = get_service().receive(request)
-    job_id = get_jobs().submit(upload, source="api")
+    job_id = get_backend().submit(upload, source="api")
     url = url_for("api.job_status", job_id=job_id)
     return jsonify(id=job_id, status="queued", status_url=url), 202, {"Location": url}
 
@@ -49,7 +49,7 @@ def create_job():
 @bp.get("/jobs/<job_id>")
 def job_status(job_id: str):
     """A job's status (queued, running, done, failed) with its result or error."""
-    return jsonify(get_jobs().find(job_id))
+    return jsonify(get_backend().status(job_id))
 
 
 @bp.get("/api/models")

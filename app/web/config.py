@@ -30,6 +30,7 @@ SETTINGS: dict[str, tuple[str, type, object]] = {
     "RETRY_AFTER": ("VIDEOCLF_RETRY_AFTER", int, 5),
     "JOB_TTL_HOURS": ("VIDEOCLF_JOB_TTL_HOURS", float, 168.0),
     "JOB_RECLAIM_S": ("VIDEOCLF_JOB_RECLAIM_S", float, None),  # None: app.web.jobs.RECLAIM_INTERVAL_S
+    "JOB_BACKEND": ("VIDEOCLF_JOB_BACKEND", str, "inprocess"),  # checked by app.web.backends.init_app
     "LOAD_MODEL": ("VIDEOCLF_LOAD_MODEL", str, "background"),
     "API_TOKEN": ("VIDEOCLF_API_TOKEN", str, ""),
     "DASHBOARD_TOKEN": ("VIDEOCLF_DASHBOARD_TOKEN", str, ""),

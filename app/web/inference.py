@@ -3,14 +3,12 @@
 ``init_app`` loads the model bundle once per process (in a background thread by default, so the
 worker answers /healthz at once and /readyz when the model is in) and starts the inference pool.
 Requests never classify in their own thread: they ``submit`` an ``Upload`` and wait on the
-future (sync API) or leave it to a job. Every task has a deadline (SYNC_TIMEOUT for the sync
+future (sync API) or leave it to a job; on the pool, ``run`` hands it to ``app.tasks.run_task``. Every task has a deadline (SYNC_TIMEOUT for the sync
 endpoints, JOB_TIMEOUT for jobs): past it the pool stops the task and frees its slot.
 """
 from __future__ import annotations
 
-import base64
 import contextlib
-import functools
 import logging
 import threading
 import time
@@ -20,6 +18,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from app.tasks import run_task
 from app.web import explanations, metrics, uploads
 from app.video import VideoDecodeError
 from app.web.errors import ModelUnavailable, QueueFull, Timeout, from_exception
@@ -28,7 +27,6 @@ from app.web.uploads import Upload
 
 log = logging.getLogger(__name__)
 EXTENSION = "videoclf.inference"
-THUMBNAIL_PX = 112
 
 
 class InferenceService:
@@ -86,10 +84,11 @@ class InferenceService:
         self.loaded.wait(timeout)
         return self.require_classifier()
 
-    def receive(self, request) -> Upload:
-        """The request's video and options as an Upload (503 first if the model is not there)."""
-        clf = self.require_classifier()
-        return uploads.receive(request, self.upload_dir, clf.check_top_k)
+    def receive(self, request, *, frames: bool = False) -> Upload:
+        """The request's video and options as an Upload (503 first if the model is not there);
+        ``frames`` adds thumbnails to the result."""
+        self.require_classifier()
+        return uploads.receive(request, self.upload_dir, frames=frames)
 
     # -- running --------------------------------------------------------------------------------
     def submit(self, fn, *args, on_cancel=None, timeout: float | None = None, on_timeout=None) -> Future:
@@ -102,23 +101,12 @@ class InferenceService:
             raise QueueFull(f"The server is busy ({exc}); try again in a few seconds.",
                             headers={"Retry-After": str(self.retry_after)}) from None
 
-    def classify(self, upload: Upload, *, frames: bool = False) -> dict:
-        """Classify one upload (in a pool thread). ``frames`` adds JPEG thumbnails of the sampled frames."""
+    def run(self, upload: Upload) -> dict:
+        """The upload's result document (in a pool thread): ``app.tasks.run_task``, timed and counted."""
         clf = self.require_classifier()
-        with self.stats.timed(self.stats.inference), self._counting_rejections():
-            if frames:
-                result = _classify_with_thumbnails(clf, upload)
-            else:
-                result = clf.classify_video(upload.path, use_tta=upload.tta, top_k=upload.top_k,
-                                            **upload.timeline_args())
-        result["video"]["filename"] = upload.filename  # not the private temp name
-        return result
-
-    def explain(self, upload: Upload, options: explanations.ExplainOptions) -> dict:
-        """Explain one upload (in a pool thread): see ``app.web.explanations.explain``."""
-        clf = self.require_classifier()
-        with self.stats.timed(self.stats.explain), self._counting_rejections():
-            return explanations.explain(clf, upload, options)
+        timer = self.stats.explain if upload.options.explain else self.stats.inference
+        with self.stats.timed(timer), self._counting_rejections():
+            return run_task(clf, upload.video, upload.options)
 
     @contextlib.contextmanager
     def _counting_rejections(self):
@@ -128,22 +116,20 @@ class InferenceService:
             self.stats.inputs_rejected.labels(exc.code).inc()
             raise
 
-    def receive_for_explain(self, request) -> tuple[Upload, explanations.ExplainOptions]:
-        """The request's video (with its ``tta``) and what to explain (503 first if the model is not there)."""
+    def receive_for_explain(self, request) -> Upload:
+        """The request's video with what to explain as its options (503 first if the model is not there)."""
         clf = self.require_classifier()
         options = explanations.parse_options(request.form, clf.classes)
-        tta = uploads.parse_tta(request.form.get("tta"))
-        return uploads.save(request, self.upload_dir, tta=tta), options
+        return uploads.save(request, self.upload_dir, options)
 
     def classify_now(self, upload: Upload, timeout: float) -> dict:
         """Classify on the pool and wait up to ``timeout`` seconds (the sync API); see ``run_now``."""
-        return self.run_now(self.classify, upload, timeout, doing="Classifying this video", kind="classify",
+        return self.run_now(self.run, upload, timeout, doing="Classifying this video", kind="classify",
                             advice="for long videos submit a job (POST /jobs) instead")
 
-    def explain_now(self, upload: Upload, options: explanations.ExplainOptions, timeout: float) -> dict:
+    def explain_now(self, upload: Upload, timeout: float) -> dict:
         """Explain on the pool and wait up to ``timeout`` seconds; see ``run_now``."""
-        return self.run_now(functools.partial(self.explain, options=options), upload, timeout,
-                            doing="Explaining this video", kind="explain",
+        return self.run_now(self.run, upload, timeout, doing="Explaining this video", kind="explain",
                             advice="ask for fewer frames (k), or try a shorter video")
 
     def run_now(self, task, upload: Upload, timeout: float, *, doing: str, advice: str, kind: str) -> dict:
@@ -180,31 +166,6 @@ def _then_discard(task, upload: Upload) -> dict:
         return task(upload)
     finally:
         upload.discard()
-
-
-def _classify_with_thumbnails(clf, upload: Upload) -> dict:
-    """``classify_video``'s result plus ``thumbnails``, one JPEG data URI per entry of ``frames``.
-
-    The page shows every class as a bar, so all of them are the top-k unless asked otherwise.
-    """
-    result, frames = clf.classify_with_frames(upload.path, use_tta=upload.tta, top_k=upload.top_k or len(clf.classes),
-                                              **upload.timeline_args())
-    result["thumbnails"] = thumbnails(frames)
-    return result
-
-
-def thumbnails(frames, size: int = THUMBNAIL_PX) -> list[str]:
-    """JPEG data URIs of (N, H, W, 3) uint8 RGB frames, ``size`` pixels on the long side."""
-    import cv2  # only for the UI's frame strip
-
-    out = []
-    for frame in frames:
-        h, w = frame.shape[:2]
-        scale = size / max(h, w)
-        small = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-        ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
-        out.append("data:image/jpeg;base64," + base64.b64encode(jpeg.tobytes()).decode("ascii") if ok else "")
-    return out
 
 
 def init_app(app: Flask) -> InferenceService:

@@ -1,4 +1,7 @@
-"""Asynchronous classification jobs: submit, run on the inference pool, record in the JobStore.
+"""The in-process job backend: jobs run on this process's inference pool, recorded in the JobStore.
+
+``InProcessJobs`` is the default ``JobBackend`` (``app.web.backends``); each job runs
+``app.tasks.run_task`` through ``InferenceService.run``.
 
 A job's upload is deleted as soon as it has run (before its result is visible, so a client that
 sees ``done`` never finds the file). At start-up, and then every ``JOB_RECLAIM_S`` seconds, the
@@ -15,26 +18,28 @@ import re
 import secrets
 import threading
 import uuid
+from concurrent.futures import Future
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask
 
+from app.tasks import OptionError, TaskOptions
+from app.web.backends import JobBackend
 from app.web.errors import ApiError, NotFound, Timeout, from_exception
 from app.web.inference import InferenceService, get_service
 from app.web.jobstore import JobStore
 from app.web.uploads import PREFIX, Upload
 
 log = logging.getLogger(__name__)
-EXTENSION = "videoclf.jobs"
 MODEL_WAIT_S = 600.0  # a job queued before the model is in (taken over at start-up) waits this long for it
 RECLAIM_INTERVAL_S = 10.0  # default JOB_RECLAIM_S: how often jobs of dead owners are looked for (0: start-up only)
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")  # uuid4().hex
 _LIVE_TOKENS: set[str] = set()  # owners alive in this process (one per app; tests run several)
 
 
-class Jobs:
-    """Job submission and execution for one app."""
+class InProcessJobs(JobBackend):
+    """Job submission and execution for one app, on its inference pool."""
 
     def __init__(self, store: JobStore, service: InferenceService, upload_dir: Path, ttl_s: float,
                  timeout_s: float):
@@ -47,6 +52,20 @@ class Jobs:
         _LIVE_TOKENS.add(self.owner)
         self._stop = threading.Event()
         self._reclaimer: threading.Thread | None = None
+        self._futures: dict[str, Future] = {}  # job id -> its pool task, while queued or running
+        self._cancelled: set[str] = set()  # jobs being cancelled (their stop is not a timeout)
+
+    @classmethod
+    def from_app(cls, app: Flask) -> "InProcessJobs":
+        """Open the job store (VIDEOCLF_DB), purge old jobs, take over jobs of dead processes (at
+        start-up and every ``JOB_RECLAIM_S`` seconds after)."""
+        cfg = app.config
+        jobs = cls(JobStore(cfg["DATABASE"]), get_service(app), Path(cfg["UPLOAD_DIR"]),
+                   cfg["JOB_TTL_HOURS"] * 3600, cfg["JOB_TIMEOUT"])
+        jobs.store.purge(jobs.ttl_s)
+        jobs.recover()
+        jobs.start_reclaimer(float(cfg.get("JOB_RECLAIM_S", RECLAIM_INTERVAL_S)))
+        return jobs
 
     def start_reclaimer(self, interval_s: float) -> None:
         """Run ``recover`` every ``interval_s`` seconds in a daemon thread until ``close``."""
@@ -63,7 +82,7 @@ class Jobs:
         self._reclaimer = threading.Thread(target=loop, name="videoclf-job-reclaim", daemon=True)
         self._reclaimer.start()
 
-    def submit(self, upload: Upload, *, source: str, frames: bool = False) -> str:
+    def submit(self, upload: Upload, *, source: str) -> str:
         """Record a queued job for ``upload`` and queue it; returns the job id.
 
         The job owns the upload from here. Raises QueueFull (the job is not kept, the upload is
@@ -71,28 +90,32 @@ class Jobs:
         """
         self.store.purge(self.ttl_s)
         job_id = uuid.uuid4().hex
-        self.store.create(job_id, source=source, filename=upload.filename,
-                          options={**upload.options(), "frames": frames}, upload_path=str(upload.path),
-                          owner=self.owner)
+        self.store.create(job_id, source=source, filename=upload.filename, options=upload.options.to_dict(),
+                          upload_path=str(upload.path), owner=self.owner)
         try:
-            self._queue(job_id, upload, frames)
+            self._queue(job_id, upload)
         except BaseException:
             self.store.delete(job_id)
             upload.discard()
             raise
         return job_id
 
-    def _queue(self, job_id: str, upload: Upload, frames: bool) -> None:
+    def _queue(self, job_id: str, upload: Upload) -> None:
         """Put the job on the pool with its deadline; past it the job fails with code ``timeout``."""
-        def timed_out():
+        def stopped():  # past the deadline, or cancelled while running
             upload.discard()
+            self._futures.pop(job_id, None)
+            if job_id in self._cancelled:
+                return  # ``cancel`` records it
             self.service.stats.timeouts.labels("job").inc()
             err = Timeout(f"Classifying this video took longer than {self.timeout_s:g} s and was stopped.")
             self.store.fail_unfinished(job_id, self.owner, {**err.to_dict(), "status": err.status})
 
-        self.service.submit(self._run, job_id, upload, frames, timeout=self.timeout_s, on_timeout=timed_out)
+        future = self.service.submit(self._run, job_id, upload, timeout=self.timeout_s, on_timeout=stopped)
+        self._futures[job_id] = future
+        future.add_done_callback(lambda _: self._futures.pop(job_id, None))
 
-    def _run(self, job_id: str, upload: Upload, frames: bool) -> None:
+    def _run(self, job_id: str, upload: Upload) -> None:
         try:
             if not self.store.mark_running(job_id, self.owner):
                 log.warning("job %s was taken over by another process; not running it here", job_id)
@@ -100,7 +123,7 @@ class Jobs:
             try:
                 # Jobs taken over at start-up are queued while the model is still loading.
                 self.service.wait_for_classifier(MODEL_WAIT_S)
-                result = self.service.classify(upload, frames=frames)
+                result = self.service.run(upload)
             except Exception as exc:
                 upload.discard()
                 err = from_exception(exc, filename=upload.filename, temp_name=upload.path.name)
@@ -112,7 +135,7 @@ class Jobs:
             log.exception("job %s could not be recorded", job_id)
             upload.discard()
 
-    def find(self, job_id: str, *, source: str | None = None) -> dict:
+    def status(self, job_id: str, *, source: str | None = None) -> dict:
         """The public view of a job: id, status, times, options, and result or error.
 
         Raises NotFound (404) for an unknown id, or one from another ``source`` when given (the
@@ -130,6 +153,25 @@ class Jobs:
             out["error"] = job["error"]
         return out
 
+    def cancel(self, job_id: str) -> bool:
+        """Stop a job of this process: cancelled in the queue, or stopped where it runs (as past a
+        deadline). It fails with code ``cancelled``; its upload is deleted. False when it has
+        finished, or is not this process's (another owner's jobs are that owner's to stop)."""
+        future = self._futures.get(job_id)
+        if future is None:
+            return False
+        self._cancelled.add(job_id)
+        try:
+            if not self.service.pool.kill(future, "cancelled"):
+                return False  # it finished first
+            job = self.store.get(job_id)
+            if job and job["upload_path"]:
+                Path(job["upload_path"]).unlink(missing_ok=True)
+            return self.store.fail_unfinished(job_id, self.owner, {
+                "code": "cancelled", "status": 409, "message": "This job was cancelled before it finished."})
+        finally:
+            self._cancelled.discard(job_id)
+
     # -- start-up -------------------------------------------------------------------------------
     def recover(self) -> dict[str, int]:
         """Take over the unfinished jobs of dead processes and delete their stray uploads."""
@@ -146,12 +188,13 @@ class Jobs:
                                "please submit it again."})
                 counts["failed"] += 1
                 continue
-            upload = Upload.from_options(path, job["filename"], job["options"])
             try:
-                self._queue(job["id"], upload, bool(job["options"].get("frames")))
+                upload = Upload(path, job["filename"], TaskOptions.from_dict(job["options"]))
+                self._queue(job["id"], upload)
                 counts["requeued"] += 1
-            except ApiError as err:
-                upload.discard()
+            except (ApiError, OptionError) as exc:  # the pool is full; options stored by another version
+                path.unlink(missing_ok=True)
+                err = exc if isinstance(exc, ApiError) else ApiError(str(exc), code="bad_field")
                 self.store.mark_failed(job["id"], self.owner, {**err.to_dict(), "status": err.status})
                 counts["failed"] += 1
         self._remove_stray_uploads()
@@ -220,21 +263,3 @@ def _owner_alive(owner: str | None, since: float | None) -> bool:
         return owner in _LIVE_TOKENS
     started = _process_started(pid)
     return started is not None and (since is None or started <= since)
-
-
-def init_app(app: Flask) -> Jobs:
-    """Open the job store (VIDEOCLF_DB), take over jobs of dead processes (at start-up and every
-    ``JOB_RECLAIM_S`` seconds after), purge old ones."""
-    cfg = app.config
-    jobs = Jobs(JobStore(cfg["DATABASE"]), get_service(app), Path(cfg["UPLOAD_DIR"]),
-                cfg["JOB_TTL_HOURS"] * 3600, cfg["JOB_TIMEOUT"])
-    app.extensions[EXTENSION] = jobs
-    jobs.store.purge(jobs.ttl_s)
-    jobs.recover()
-    jobs.start_reclaimer(float(cfg.get("JOB_RECLAIM_S", RECLAIM_INTERVAL_S)))
-    return jobs
-
-
-def get_jobs(app: Flask | None = None) -> Jobs:
-    """The Jobs of ``app`` (default: the current app)."""
-    return (app or current_app).extensions[EXTENSION]

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import app
-from app.explain.gradcam import METHODS
-from app.explain.timeline import MODES as TIMELINE_MODES
+from app.explain.choices import CAM_METHODS as METHODS
+from app.explain.choices import TIMELINE_MODES
+from app.tasks import DEFAULT_K, MAX_INTERVAL_S, MAX_K
 from app.web.errors import DECODE_STATUS
-from app.web.explanations import DEFAULT_K, MAX_K
-from app.web.uploads import MAX_INTERVAL_S
 
 
 def _error(description: str, codes: list[str], *, retry_after: bool = False) -> dict:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 
-from app.web import explanations
+from app.tasks import DEFAULT_K, MAX_INTERVAL_S
+from app.web.backends import get_backend
 from app.web.inference import get_service
-from app.web.jobs import get_jobs
-from app.web.uploads import MAX_INTERVAL_S
 
 bp = Blueprint("ui", __name__)
 
@@ -25,26 +24,26 @@ def index():
     clf = service.classifier
     return render_template("index.html", bundle=clf.bundle if clf is not None else None,
                            load_error=service.load_error, max_interval=MAX_INTERVAL_S,
-                           default_k=explanations.DEFAULT_K)
+                           default_k=DEFAULT_K)
 
 
 @bp.post("/upload")
 def upload():
     """Queue the page's upload as a job with frame thumbnails; 202 with where to poll."""
-    upload = get_service().receive(request)
-    job_id = get_jobs().submit(upload, source="ui", frames=True)
+    upload = get_service().receive(request, frames=True)
+    job_id = get_backend().submit(upload, source="ui")
     return jsonify(id=job_id, status="queued", status_url=url_for("ui.upload_status", job_id=job_id)), 202
 
 
 @bp.get("/upload/<job_id>")
 def upload_status(job_id: str):
     """The job's status and, once done, its result (JSON, for the page's script)."""
-    return jsonify(get_jobs().find(job_id, source="ui"))
+    return jsonify(get_backend().status(job_id, source="ui"))
 
 
 @bp.post("/upload/explain")
 def explain():
     """The page's "Why?": explain the uploaded video (waits for it; the page shows progress meanwhile)."""
     service = get_service()
-    upload, options = service.receive_for_explain(request)
-    return jsonify(service.explain_now(upload, options, current_app.config["SYNC_TIMEOUT"]))
+    upload = service.receive_for_explain(request)
+    return jsonify(service.explain_now(upload, current_app.config["SYNC_TIMEOUT"]))

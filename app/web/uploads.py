@@ -1,7 +1,8 @@
 """Reading a classification request: the ``video`` file and its option fields.
 
 The fields (``tta``, ``top_k``, ``timeline``, ``interval``) are checked before anything is
-written, so a bad one costs neither disk nor a place in the queue. The upload is then copied to a
+written, so a bad one costs neither disk nor a place in the queue: their text is parsed here, their
+values are checked by ``app.tasks.TaskOptions`` (the one place for that, shared with the CLI). The upload is then copied to a
 private file (mode 0600, random name, in a 0700 directory) that the decoder reads; nothing here
 looks at the content or trusts the extension (the decoder decides what is a video). Whoever holds
 an ``Upload`` must ``discard`` it: the inference task does once it has run, the request does if
@@ -9,14 +10,14 @@ the task cannot be queued.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-from app.explain.timeline import MODES as TIMELINE_MODES
+from app.tasks import OptionError, StoredVideo, TaskOptions
 from app.web.errors import BadField, MissingFile
 
 FIELD = "video"
@@ -25,37 +26,20 @@ _FALSE = {"false", "0", "no", "off"}
 _SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 PREFIX = "vc-"  # uploads are named vc-<pid>-<random><suffix>; the pid tells whose they are
-# The longest timeline window a client may ask for: the library caps the number of windows, and a
-# window longer than this is no longer "where in time" but a second whole-video answer.
-MAX_INTERVAL_S = 600.0
 
 
 @dataclass
 class Upload:
-    """A received video waiting to be classified, and the options that go with it."""
+    """A received video waiting for its task, and the task's options (checked already)."""
 
     path: Path  # the private copy the decoder reads
     filename: str  # the client's name for it, for messages and results only
-    tta: bool | None = None
-    top_k: int | None = None
-    timeline: str | None = None  # None, or one of the timeline modes ("interval", "shots")
-    interval: float | None = None  # window length in seconds for timeline="interval"; None: the library's
+    options: TaskOptions = field(default_factory=TaskOptions)
 
-    def options(self) -> dict:
-        """The options as stored with a job (JSON); ``from_options`` reads them back."""
-        return {"tta": self.tta, "top_k": self.top_k, "timeline": self.timeline, "interval": self.interval}
-
-    @classmethod
-    def from_options(cls, path: Path, filename: str, options: dict) -> "Upload":
-        """The Upload of a stored job (jobs stored before an option existed lack its key: its default)."""
-        return cls(path, filename, options.get("tta"), options.get("top_k"), options.get("timeline"),
-                   options.get("interval"))
-
-    def timeline_args(self) -> dict:
-        """Keyword arguments of ``classify_video`` for the timeline (none when it is not asked for)."""
-        if self.timeline is None:
-            return {}
-        return {"timeline": self.timeline} | ({"timeline_interval": self.interval} if self.interval else {})
+    @property
+    def video(self) -> StoredVideo:
+        """The stored video the task reads, showing the client's file name in its result."""
+        return StoredVideo(self.path, self.filename)
 
     def discard(self) -> None:
         """Delete the private copy (idempotent)."""
@@ -90,44 +74,29 @@ def parse_tta(raw: str | None) -> bool | None:
     raise BadField(f"tta must be true or false, got {show(raw)}")
 
 
-def parse_top_k(raw: str | None, check_top_k: Callable[[int], int]) -> int | None:
-    """A whole number checked by the classifier's ``check_top_k``; empty means the default."""
+def parse_int(raw: str | None) -> int | str | None:
+    """A whole number, or the text itself when it is not one (``TaskOptions`` refuses it and says
+    what it must be); empty means the default."""
     value = given(raw)
-    if value is None:
-        return None
-    try:
-        if not re.fullmatch(r"-?\d{1,6}", value):
-            check_top_k(value)  # not a number: let the classifier word the error
-        return check_top_k(int(value))
-    except ValueError as exc:
-        raise BadField(str(exc)) from None
+    return int(value) if value is not None and re.fullmatch(r"-?\d{1,6}", value) else value
 
 
-def parse_choice(name: str, raw: str | None, choices, *, what: str = "") -> str | None:
-    """One of ``choices`` (exactly), or None when blank; BadField naming the choices otherwise."""
+def parse_float(raw: str | None) -> float | str | None:
+    """A number, or the text itself when it is not one (as ``parse_int``); empty means the default."""
     value = given(raw)
-    if value is None or value in choices:
-        return value
-    raise BadField(f"{name} must be one of {', '.join(choices)}{what}, got {show(raw)}")
-
-
-def parse_timeline(mode_raw: str | None, interval_raw: str | None) -> tuple[str | None, float | None]:
-    """``timeline`` (blank: none, or one of the timeline modes) and ``interval`` (seconds, only
-    with timeline=interval; blank: the library's default)."""
-    mode = parse_choice("timeline", mode_raw, TIMELINE_MODES, what=" (or empty for no timeline)")
-    interval_text = given(interval_raw)
-    if interval_text is None:
-        return mode, None
-    if mode != "interval":
-        raise BadField(f"interval is the window length of timeline=interval; it cannot go with timeline={mode}")
     try:
-        seconds = float(interval_text)
+        return float(value) if value is not None else None
     except ValueError:
-        seconds = float("nan")
-    if not 0 < seconds <= MAX_INTERVAL_S:  # also refuses nan and inf
-        raise BadField(f"interval must be a number of seconds above 0 and at most {MAX_INTERVAL_S:g}, "
-                       f"got {show(interval_raw)}")
-    return mode, seconds
+        return value
+
+
+@contextlib.contextmanager
+def options_checked():
+    """Turn the task options' OptionError into BadField (400) with the same message."""
+    try:
+        yield
+    except OptionError as exc:
+        raise BadField(str(exc)) from None
 
 
 def client_filename(name: str | None) -> str:
@@ -136,18 +105,23 @@ def client_filename(name: str | None) -> str:
     return _CONTROL.sub("", base)[:200] or "upload"
 
 
-def receive(request, upload_dir: Path, check_top_k: Callable[[int], int]) -> Upload:
-    """Validate the classification fields, then copy the uploaded file to a private file.
+def receive(request, upload_dir: Path, *, frames: bool = False) -> Upload:
+    """Validate the classification fields (``tta``, ``top_k``, ``timeline``, ``interval``), then
+    copy the uploaded file to a private file. ``frames``: the task adds thumbnails.
 
-    Raises BadField (bad ``tta``, ``top_k``, ``timeline`` or ``interval``) and what ``save`` raises.
+    Raises BadField (a bad field) and what ``save`` raises.
     """
-    tta = parse_tta(request.form.get("tta"))
-    top_k = parse_top_k(request.form.get("top_k"), check_top_k)
-    timeline, interval = parse_timeline(request.form.get("timeline"), request.form.get("interval"))
-    return save(request, upload_dir, tta=tta, top_k=top_k, timeline=timeline, interval=interval)
+    form = request.form
+    tta = parse_tta(form.get("tta"))
+    top_k = parse_int(form.get("top_k"))
+    interval = parse_float(form.get("interval"))
+    with options_checked():
+        options = TaskOptions(tta=tta, top_k=top_k, timeline=given(form.get("timeline")), interval=interval,
+                              frames=frames)
+    return save(request, upload_dir, options)
 
 
-def save(request, upload_dir: Path, **options) -> Upload:
+def save(request, upload_dir: Path, options: TaskOptions) -> Upload:
     """Copy the request's ``video`` to a private file; the Upload carries ``options`` (checked already).
 
     Raises MissingFile (no ``video`` part, or an empty file name). Werkzeug raises 413 while
@@ -167,4 +141,4 @@ def save(request, upload_dir: Path, **options) -> Upload:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    return Upload(Path(temp), filename, **options)
+    return Upload(Path(temp), filename, options)
