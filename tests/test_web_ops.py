@@ -6,6 +6,8 @@ import json
 import os
 import re
 import runpy
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -170,3 +172,25 @@ def test_gunicorn_settings_default_to_localhost_and_leave_threads_for_probes(mon
     assert conf["threads"] > cfg["INFERENCE_WORKERS"] + cfg["QUEUE_SIZE"]  # probes find a free thread
     monkeypatch.setenv("VIDEOCLF_QUEUE_SIZE", "20")
     assert runpy.run_path(str(settings.REPO / "gunicorn.conf.py"))["threads"] > 20
+
+
+def test_job_reclaim_interval_from_the_environment():
+    from app.web.jobs import RECLAIM_INTERVAL_S
+
+    assert settings.load(None, {})["JOB_RECLAIM_S"] == RECLAIM_INTERVAL_S
+    assert settings.load(None, {"VIDEOCLF_JOB_RECLAIM_S": "0"})["JOB_RECLAIM_S"] == 0.0  # start-up only
+    assert settings.load(None, {"VIDEOCLF_JOB_RECLAIM_S": "2.5"})["JOB_RECLAIM_S"] == 2.5
+    with pytest.raises(RuntimeError, match=r"JOB_RECLAIM_S \(VIDEOCLF_JOB_RECLAIM_S\) must be 0"):
+        settings.load(None, {"VIDEOCLF_JOB_RECLAIM_S": "-1"})
+
+
+def test_a_process_that_exits_while_the_model_still_loads_exits_cleanly(tmp_path, wiring_bundle):
+    # Exit right after create_app: the background loader is still inside torch / ONNX Runtime.
+    # With a daemon loader thread this aborted (SIGABRT, "terminate called without an active exception").
+    code = ("import sys; from app.web import create_app; "
+            f"create_app({{'DATA_DIR': {str(tmp_path)!r}, 'MODEL_DIR': {str(wiring_bundle)!r}}}); sys.exit(0)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOCLF_") or k == "VIDEOCLF_CACHE"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=settings.REPO, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "terminate called" not in done.stderr

@@ -148,3 +148,23 @@ def concat_clips(out: Path, clips: list[Path], size=(640, 360), fps: int = 15) -
         for packet in stream.encode():
             container.mux(packet)
     return cuts
+
+
+def write_large(path: Path, n_frames: int = 20, size=(3840, 2160), fps: int = 10) -> Path:
+    """A 4K H.264 clip of moving coarse noise: slow to decode (about 0.1 s a frame on a 2-core
+    CPU), for tests that need a decode to outlast a deadline. PyAV, libx264 ultrafast."""
+    import av
+
+    w, h = size
+    coarse = np.random.default_rng(0).integers(0, 256, (h // 8, w // 8, 3), dtype=np.uint8)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        for i in range(n_frames):
+            image = cv2.resize(np.roll(coarse, i, axis=1), (w, h), interpolation=cv2.INTER_NEAREST)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
