@@ -4,12 +4,17 @@ file is left in the upload folder or the server's temporary folder; the worker p
 same at the end; a normal clip is still classified right. The full set: scripts/hostile_corpus.py."""
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from tests import hostile
 from tests.live_server import gunicorn
+from tests.videos import write_large
 from tests.test_web_e2e import clear_clips, model_dir  # noqa: F401 (fixtures)
 
 
@@ -51,3 +56,47 @@ def test_hostile_uploads_get_clear_answers_and_leave_nothing_behind(server, corp
     assert normal.status_code == 200 and normal.json()["label"] == label
     log = server.log_tail(10**6)
     assert "Traceback" not in log and '" 500 ' not in log, log[-3000:]
+
+
+def _decoders(worker: int) -> list[int]:
+    """The worker's decoder processes (app.video.isolation), from /proc."""
+    out = []
+    for pid in hostile.worker_pids(worker):
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        if b"app.video.isolation import serve" in cmdline:
+            out.append(pid)
+    return out
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def test_a_decoder_process_killed_mid_upload_is_a_clean_422_and_replaced(server, base, tmp_path):
+    slow = write_large(tmp_path / "large.mp4", n_frames=24)  # seconds of decoding
+    [worker] = hostile.worker_pids(server.proc.pid)
+    idle = {pid: _cpu_s(pid) for pid in _decoders(worker)}
+    out = {}
+    upload = threading.Thread(target=lambda: out.setdefault("r", server.post(
+        "/classify", files={"video": ("large.mp4", slow.read_bytes())})))
+    upload.start()
+    busy, deadline = None, time.monotonic() + 60
+    while busy is None and time.monotonic() < deadline and upload.is_alive():
+        for pid in _decoders(worker):  # the one that decodes burns CPU (an idle one may be started now)
+            if _cpu_s(pid) - idle.get(pid, 0.0) > 0.3:
+                busy = pid
+        time.sleep(0.05)
+    assert busy is not None, "no decoder process started decoding the upload"
+    os.kill(busy, signal.SIGKILL)
+    upload.join(120)
+    response = out["r"]
+    body = response.json()
+    assert response.status_code == 422 and body["error"]["code"] == "decoder_crashed", body
+    assert "large.mp4" in body["error"]["message"] and "Traceback" not in response.text
+    assert hostile.worker_pids(server.proc.pid) == {worker}  # the worker lives on
+    assert busy not in _decoders(worker)
+    path, label = base
+    normal = server.post("/classify", files={"video": (path.name, path.read_bytes())})
+    assert normal.status_code == 200 and normal.json()["label"] == label
+    assert not any(server.upload_dir.iterdir())
