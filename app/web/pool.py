@@ -10,7 +10,9 @@ stops one on request): its future fails with ``TaskTimeout`` at once, its slot i
 thread takes the place of the one that ran it, and ``TaskKilled`` is raised inside that thread
 so the task unwinds (its ``finally`` blocks run) at the next Python instruction it executes.
 Python cannot interrupt a thread inside one long native call: such a thread lingers, counted
-by ``stuck``, until that call returns (decoding itself has a deadline, see app.video.limits).
+by ``stuck``, until that call returns. Decoding, the native work whose length a file decides,
+does not run in these threads: it runs in decoder processes that are killed past the decode
+deadline (app.video.isolation), and a thread waiting for one takes ``TaskKilled`` within 0.1 s.
 """
 from __future__ import annotations
 
