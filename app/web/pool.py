@@ -12,7 +12,9 @@ so the task unwinds (its ``finally`` blocks run) at the next Python instruction 
 Python cannot interrupt a thread inside one long native call: such a thread lingers, counted
 by ``stuck``, until that call returns. Decoding, the native work whose length a file decides,
 does not run in these threads: it runs in decoder processes that are killed past the decode
-deadline (app.video.isolation), and a thread waiting for one takes ``TaskKilled`` within 0.1 s.
+deadline (app.video.isolation). A pool thread that waits for a decoder process itself takes
+``TaskKilled`` within 0.1 s and kills the process; in the classify path a decoding thread of its
+own waits for it, so the stopped task's decode ends at its deadline (docs/limits.md).
 """
 from __future__ import annotations
 
