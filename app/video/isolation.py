@@ -274,7 +274,10 @@ class DecoderPool:
             child = None
             while self._idle and child is None:
                 candidate = self._idle.pop()
-                child = candidate if candidate.alive else None
+                if candidate.alive:
+                    child = candidate
+                else:  # died while idle (killed from outside): reaped by ``alive``, its socket closed here
+                    candidate.conn.close()
         child = child or self._start()
         with self._lock:
             self._busy.add(child)
@@ -387,11 +390,13 @@ class DecoderPool:
                     on_keep(generations[number], slot, image)
             elif kind == "plan":
                 try:
-                    groups = plan(message[1], message[2])
-                    conn.send(("groups", [np.asarray(g, dtype=np.float64) for g in groups]))
+                    reply = ("groups", [np.asarray(g, dtype=np.float64) for g in plan(message[1], message[2])])
                 except Exception as exc:
-                    plan_error = exc
-                    conn.send(("plan_failed",))
+                    plan_error, reply = exc, ("plan_failed",)
+                try:
+                    conn.send(reply)
+                except OSError:
+                    raise _Crashed(child.death()) from None
             elif kind == "done":
                 _, source, frames, timestamps, scale_indices, metadata = message
                 if frames is None:
