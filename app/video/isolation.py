@@ -82,7 +82,10 @@ def serve(fd: int) -> None:
     """A decoder process's life (``python -c "...serve(fd)"``): answer requests on socket ``fd`` until it closes."""
     conn = Connection(fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it kills us
-    conn.send(("ready", os.getpid()))
+    try:
+        conn.send(("ready", os.getpid()))
+    except OSError:
+        return  # the parent ended before this replacement was ready
     while True:
         try:
             request = conn.recv()
@@ -349,9 +352,9 @@ class DecoderPool:
         except BaseException as exc:
             # Past the deadline, or the caller's own code (on_keep) failed, or its thread was
             # stopped: the child is mid-decode, in a state nobody knows. It goes.
-            self._lose(child)
-            log.warning("decoder process %d killed while decoding %s (%s)", child.pid, name,
-                        getattr(exc, "code", type(exc).__name__))
+            self._lose(child)  # (the caller reports the error itself: logged for operators only)
+            log.info("decoder process %d killed while decoding %s (%s)", child.pid, name,
+                     getattr(exc, "code", type(exc).__name__))
             raise
         self._give(child)  # it answered in full (a result, or an error it caught): reusable
         if isinstance(outcome, BaseException):
