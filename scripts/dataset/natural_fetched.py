@@ -12,7 +12,7 @@ Sources whose git dir is not given are skipped (their existing CSV rows are kept
 Repositories (fetch each with the search tool, then pass its git dir): facebookresearch/sam2,
 facebookresearch/co-tracker, gaomingqi/Track-Anything, talmolab/sleap, sczhou/ProPainter,
 OpenGVLab/Ask-Anything, DAMO-NLP-SG/Video-LLaMA, PKU-YuanGroup/Video-LLaVA, magic-research/PLLaVA,
-LLaVA-VL/LLaVA-NeXT, dmlc/decord.
+LLaVA-VL/LLaVA-NeXT, dmlc/decord, ageitgey/face_recognition, DeepLabCut/DeepLabCut, hkchengrex/Cutie.
 Needs ffmpeg/ffprobe (apt-get install -y ffmpeg).
 """
 import csv, os, shutil, subprocess, sys, tempfile
@@ -86,6 +86,15 @@ SOURCES = {
     'decord': dict(repo='dmlc/decord', commit='d2e56190286ae394032a8141885f76d5372bd44b',
         license='Apache-2.0', short=360, what='decord example video: flipping a pancake in a home kitchen (handheld)',
         items=[('examples/flipping_a_pancake.mkv', 'pancake', [(0, 3.4), (3.45, 3.4), (6.9, 3.4)])]),
+    'facerec': dict(repo='ageitgey/face_recognition', commit='2e2dccea9dd0ce730c8d464d0f67c6eebb40c9d1',
+        license='not stated (repository MIT)', short=360, what='face_recognition example: short_hamilton_clip.mp4, a stage performance at a White House event and its audience (broadcast footage)',
+        items=[('examples/short_hamilton_clip.mp4', 'hamilton', [(0, 5.0), (5.05, 4.9)])]),
+    'dlc': dict(repo='DeepLabCut/DeepLabCut', commit='2df0f46c8c8c56c8238b46b3d58384163bafb2f0', slow_seek=True,
+        license='not stated (repository LGPL-3.0)', short=360, what='DeepLabCut open-field example: grayscale top-down lab camera of a mouse exploring an arena',
+        items=[('examples/openfield-Pranav-2018-10-30/videos/m3v1mp4.mp4', 'openfield', [(5, 8), (30, 8), (55, 8)])]),
+    'cutie': dict(repo='hkchengrex/Cutie', commit='ec5cdd4cf16f75c73ad785a2f96fb97dbad4125a',
+        license='not stated (repository MIT)', short=360, what='Cutie example video: excerpt of a 1980s pop music video (singer in front of a brick archway, 4:3)',
+        items=[('examples/example.mp4', 'musicvideo', [(0, 4.6)])]),
 }
 
 
@@ -145,7 +154,10 @@ def main(args):
             for i, (t0, dur) in enumerate(segs):
                 rel = 'fetched/%s/%s__%s__seg%02d.mp4' % (LABEL, slug, name, i)
                 out = os.path.join(ROOT, rel)
-                subprocess.run(['ffmpeg', '-y', '-loglevel', 'error', '-ss', str(t0), '-i', raw, '-t', str(dur),
+                # slow_seek: decode from the start and drop frames before t0 (a file whose seek points
+                # are broken gives corrupt frames with an input-side -ss)
+                seek = ['-i', raw, '-ss', str(t0)] if S.get('slow_seek') else ['-ss', str(t0), '-i', raw]
+                subprocess.run(['ffmpeg', '-y', '-loglevel', 'error'] + seek + ['-t', str(dur),
                                 '-map', '0:v:0', '-dn', '-sn', '-map_metadata', '-1', '-map_chapters', '-1',
                                 '-vf', 'scale=%d:%d,fps=%s,format=yuv420p' % (W, H, fps), '-c:v', 'libx264',
                                 '-profile:v', 'high', '-preset', 'veryfast', '-crf', '27', '-pix_fmt', 'yuv420p',
