@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Animation clips from videos inside GitHub repositories brought with the search tool's `fetch`.
-Usage: animation_fetched.py KEY GITDIR   (keys: video2x anisora sintel popeye jjk)
+Usage: animation_fetched.py KEY GITDIR   (keys: video2x anisora sintel popeye jjk eisai rlottie)
 Repositories: k4yt3x/video2x, bilibili/Index-anisora, Mangomm/FFmpegC, robmikh/showorder,
-kamalnayan10/video_to_ascii_colored.   (GITDIR = the fetched snapshot's git directory, no work tree)
+kamalnayan10/video_to_ascii_colored, ShuhongChen/eisai-anime-interpolator, Samsung/rlottie.   (GITDIR = the fetched snapshot's git directory, no work tree)
 Files are read with `git --git-dir=GITDIR show COMMIT:path`; clips go to datasets/more4/fetched/Animation/
 (not committed). KEY selects one entry of SOURCES below."""
 import os, subprocess, sys, tempfile
@@ -39,6 +39,16 @@ SOURCES = {
             "not stated (repository MIT)", "1c4c36f99b0a510830f2f5a90ba186604c28a720",
             [("anime.mp4", "edit", [(0.0, 4.0), (7.0, 3.3), (10.3, 3.3), (13.6, 4.7)], None, 360)],
             "TV anime fight-scene edit (fan AMV); black fades between shots left out"),
+    "eisai": ("eisai-anime-cuts", "GitHub ShuhongChen/eisai-anime-interpolator (supplementary/full_cuts: TV anime cuts from Konobi and Sakura Quest, input column)",
+              "not stated (repository AGPL-3.0)", "f0e216cce18b99d10a0e60d465565afd302f1de7",
+              [("supplementary/full_cuts/konobi_s01e007__000282.mp4", "konobi-e07", [(0.2, 7.8), (8.1, 7.8)], "crop=480:372:0:32", 360),
+               ("supplementary/full_cuts/konobi_s01e012__000339.mp4", "konobi-e12", [(0.2, 7.9), (8.3, 8.0)], "crop=640:496:0:44", 360),
+               ("supplementary/full_cuts/sakura_quest_s01e003__000082.mp4", "sakura-quest-e03", [(0.2, 7.0), (7.4, 7.2)], "crop=640:496:0:44", 360)],
+              "2-D TV anime shots (12 fps); the files are side-by-side comparisons (input | AnimeInterp | EISAI): only the left third, the original input frames, is kept, its 'Input' label cropped off"),
+    "rlottie": ("rlottie-watchface", "GitHub Samsung/rlottie (.Gifs/1.gif, animated watch-face illustration rendered with rlottie)",
+                "MIT (repository, licenses/COPYING.MIT)", "34465a9e93c38af9a5287ad28400bb932c1a2a92",
+                [(".Gifs/1.gif", "watchface", [(0.0, 4.0), (4.05, 4.05)], None, 360)],
+                "2-D vector (Lottie) illustration: landscape with sun, moon, rain and snow cycling, digital clock text; GIF converted to CFR"),
 }
 
 
