@@ -7,7 +7,7 @@ A SOURCES table maps a key to dict(repo, commit, license, what, slug, items=[(pa
 extra_vf or None, short side, fps or None), ...], notes). GIFs are converted to constant frame rate (the
 source rate capped at 30, at least 10 fps); fps=N forces a rate (e.g. for a slide GIF at 0.25 fps).
 """
-import csv, os, subprocess, tempfile
+import csv, os, shutil, subprocess, tempfile
 from animation_lib import ROOT, HEADER, encode, probe
 
 __all__ = ["run"]
@@ -69,3 +69,4 @@ def run(label, sources, key, gitdir):
             wr.writeheader()
             wr.writerows(keep)
     _record(label, rows)
+    shutil.rmtree(tmp)
