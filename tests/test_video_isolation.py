@@ -14,7 +14,7 @@ import pytest
 from app.classifier import SingleVideoClassifier
 from app.features.backbones import LITE0
 from app.video import DecodeLimits, VideoDecodeError, sample_frames, sample_plan, uniform_timestamps
-from app.video.isolation import decoder_pool, isolation_from_env
+from app.video.isolation import DecoderPool, decoder_pool, isolation_from_env, memory_limit_mb
 from tests.videos import write_large
 
 PREP = LITE0.preprocessing.with_geometry("letterbox")
@@ -165,3 +165,20 @@ def test_the_setting_is_checked():
         isolation_from_env({"VIDEOCLF_DECODE_ISOLATION": "thread"})
     with pytest.raises(ValueError, match="isolation"):
         sample_frames("x.mp4", 4, isolation="threads")
+
+
+def test_a_decoder_process_has_its_memory_capped(clip, monkeypatch):
+    monkeypatch.setenv("VIDEOCLF_DECODE_MEMORY_MB", "3000")
+    pool = DecoderPool(keep=1)
+    try:
+        assert len(pool.sample_plan(clip, lambda s, e: [uniform_timestamps(s, e, 8)], transform=PREP.prepare).frames) == 8
+        [pid] = pool.idle_pids()
+        limits = open(f"/proc/{pid}/limits").read()
+        line = next(x for x in limits.splitlines() if x.startswith("Max address space"))
+        assert line.split()[3] == str(3000 << 20), line
+    finally:
+        pool.close()
+    assert memory_limit_mb({}) == 4096 and memory_limit_mb({"VIDEOCLF_DECODE_MEMORY_MB": "0"}) == 0
+    for bad in ("lots", "-1", "100"):
+        with pytest.raises(ValueError, match="VIDEOCLF_DECODE_MEMORY_MB"):
+            memory_limit_mb({"VIDEOCLF_DECODE_MEMORY_MB": bad})

@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 MODES = ("process", "inline")
 ENV = "VIDEOCLF_DECODE_ISOLATION"
 PROCESSES_ENV = "VIDEOCLF_DECODE_PROCESSES"
+MEMORY_ENV = "VIDEOCLF_DECODE_MEMORY_MB"
+MEMORY_MB = 4096  # default address-space cap of a decoder process (a 4K decode peaks near 800 MB)
 _ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds ``app``: on the child's path
 IDLE_CHILDREN = 2  # default VIDEOCLF_DECODE_PROCESSES: idle decoder processes kept for reuse
 POLL_S = 0.1  # the caller's wait slice (how soon it notices an exception raised in its thread)
@@ -64,6 +66,30 @@ def isolation_from_env(environ=os.environ, default: str = "process") -> str:
     """``VIDEOCLF_DECODE_ISOLATION`` (``process`` or ``inline``), else ``default``; ValueError names a bad one."""
     raw = (environ.get(ENV) or "").strip().lower()
     return check_isolation(raw or default, what=f"{ENV}={environ.get(ENV)!r}" if raw else "isolation")
+
+
+def memory_limit_mb(environ=os.environ) -> int:
+    """``VIDEOCLF_DECODE_MEMORY_MB`` (0: no cap), else ``MEMORY_MB``; ValueError names a bad one."""
+    raw = (environ.get(MEMORY_ENV) or "").strip()
+    try:
+        mb = int(raw) if raw else MEMORY_MB
+    except ValueError:
+        mb = -1
+    if mb < 0 or 0 < mb < 256:
+        raise ValueError(f"{MEMORY_ENV}={raw!r}: give a whole number of MB, 256 or more (0: no cap)")
+    return mb
+
+
+def _cap_memory(mb: int) -> None:
+    """In the child: cap its address space, so a file that makes a decoder allocate without end
+    fails there (a MemoryError, or a decoder error) instead of taking the machine's memory."""
+    if mb <= 0:
+        return
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = mb << 20
+    resource.setrlimit(resource.RLIMIT_AS, (cap if hard == resource.RLIM_INFINITY else min(cap, hard), hard))
 
 
 def check_isolation(mode: str, *, what: str = "isolation") -> str:
@@ -78,10 +104,12 @@ class _PlanFailed(Exception):
 
 # -- the child ----------------------------------------------------------------------------------
 
-def serve(fd: int) -> None:
-    """A decoder process's life (``python -c "...serve(fd)"``): answer requests on socket ``fd`` until it closes."""
+def serve(fd: int, memory_mb: int = 0) -> None:
+    """A decoder process's life (``python -c "...serve(fd, mb)"``): answer requests on socket ``fd``
+    until it closes; its address space capped at ``memory_mb`` MB (0: no cap)."""
     conn = Connection(fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it kills us
+    _cap_memory(memory_mb)
     try:
         conn.send(("ready", os.getpid()))
     except OSError:
@@ -128,6 +156,11 @@ def _child_sample(conn, *, path, start, end, transform, backend, limits) -> None
     except _PlanFailed:
         conn.send(("error", ("plan",)))
         return
+    except MemoryError:
+        msg = (f"decoding needed more memory than a decoder process may use ({MEMORY_ENV}); "
+               f"the file is not a normal video or is far too large")
+        conn.send(("error", ("decode", msg, {}, "over_budget")))
+        return
     except Exception as exc:  # FileNotFoundError, ValueError, MemoryError...: the caller's to see
         try:
             pickle.dumps(exc)
@@ -156,7 +189,7 @@ class _Child:
         mine, theirs = socket.socketpair()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
-        code = f"from app.video.isolation import serve; serve({theirs.fileno()})"
+        code = f"from app.video.isolation import serve; serve({theirs.fileno()}, {memory_limit_mb()})"
         try:
             self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(theirs.fileno(),),
                                             stdin=subprocess.DEVNULL, env=env, close_fds=True)
