@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from app.data.manifest import load_dataset
-from app.features.dataset import prefetch
+from app.data.extraction import prefetch
 from app.features.engine import create_backbone
 from app.features.preprocessing import GEOMETRIES
 from app.features.store import FeatureStore

@@ -23,7 +23,7 @@ import torch
 from app.data.manifest import load_dataset
 from app.evaluation.metrics import classification_metrics
 from app.features.augment import PixelAugment, degrade, original_id
-from app.features.dataset import extract_dataset
+from app.data.extraction import extract_dataset
 from app.features.engine import create_backbone
 from app.features.store import read_features
 from app.temporal.ensemble import Ensemble

@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from app.data.manifest import load_dataset
-from app.features.dataset import prefetch
+from app.data.extraction import prefetch
 from app.features.engine import create_backbone
 from app.features.extract import fuse_scales
 from app.features.store import FeatureStore

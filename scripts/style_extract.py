@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from app.data.manifest import load_dataset
-from app.features.dataset import prefetch
+from app.data.extraction import prefetch
 from app.features.engine import create_backbone
 from frame_stats import frame_stats  # scripts/frame_stats.py
 from app.video import VideoDecodeError, sample_frames

@@ -11,7 +11,7 @@ import pytest
 from app.bundle import BundleError
 from app.classifier import SingleVideoClassifier
 from app.data.manifest import load_dataset
-from app.features.dataset import extract_dataset
+from app.data.extraction import extract_dataset
 from app.features.store import read_features
 from app.temporal.ensemble import apply_temperature
 from app.video import VideoDecodeError

@@ -230,7 +230,7 @@ def test_pixel_augmentation_is_per_clip_deterministic_and_real():
 def test_extract_dataset_adds_augmented_training_copies(tmp_path, lite0):
     from app.data.manifest import load_dataset
     from app.features.augment import PixelAugment, original_id
-    from app.features.dataset import extract_dataset
+    from app.data.extraction import extract_dataset
 
     from tests.videos import index_frame
 

@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from app.bundle import load_bundle
     from app.evaluation.report import evaluate, summary_table
-    from app.features.dataset import extract_dataset
+    from app.data.extraction import extract_dataset
     from app.features.engine import create_backbone
     from app.features.store import read_features
 

@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from app.features.dataset import extract_dataset
+    from app.data.extraction import extract_dataset
     from app.features.engine import create_backbone
 
     try:

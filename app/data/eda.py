@@ -72,7 +72,7 @@ def _mean_features(ds: Dataset, features: str | None, progress: bool) -> tuple[l
         return fs.ids, means
     from tqdm import tqdm
 
-    from app.features.dataset import prefetch
+    from app.data.extraction import prefetch
     from app.features.engine import create_backbone
     from app.video import sample_frames
 

@@ -19,9 +19,8 @@ from app.evaluation.metrics import classification_metrics, expected_calibration_
 from app.features.store import FeatureSet
 from app.temporal.ensemble import Ensemble, apply_temperature
 from app.temporal.uncertainty import UncertainRule, coverage
-from app.temporal.mean_pool import MeanPoolMLP
-from app.training.baseline import baseline_probs
-from app.training.member import predict_probs
+from app.temporal.mean_pool import MeanPoolMLP, baseline_probs
+from app.temporal.model import predict_probs
 
 
 def relabel(fs: FeatureSet, classes: list[str]) -> FeatureSet:

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import base64
 import os
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from app.classifier import SingleVideoClassifier
 from app.explain.gradcam import METHODS, explain_frames, frame_picture, overlay
+
+if TYPE_CHECKING:  # a type only: explain sits below the classifier, which calls the timeline
+    from app.classifier import SingleVideoClassifier
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:

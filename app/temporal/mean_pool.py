@@ -2,9 +2,11 @@
 carries over to new sources better (decided on source-held-out CV by the training pipeline)."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
+from app.features.store import FeatureSet
 from app.temporal.model import lengths_to_mask
 
 MEAN_POOL_KIND = "mean_pool_mlp"
@@ -35,3 +37,16 @@ class MeanPoolMember(nn.Module):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mask = lengths_to_mask(lengths, x.shape[1]).to(x.dtype)  # (B, T)
         return self.mlp(x, lengths), mask / mask.sum(1, keepdim=True)
+
+
+def tensors(fs: FeatureSet) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(features, lengths, labels) of a feature set as tensors."""
+    return torch.from_numpy(fs.features), torch.from_numpy(fs.num_frames).long(), torch.from_numpy(fs.labels).long()
+
+
+@torch.inference_mode()
+def baseline_probs(model: MeanPoolMLP, fs: FeatureSet) -> np.ndarray:
+    """(N, C) softmax of the mean-pool MLP over a feature set."""
+    model.eval()
+    x, lengths, _ = tensors(fs)
+    return model(x, lengths).softmax(-1).numpy()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -94,3 +95,13 @@ class TemporalClassifier(nn.Module):
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+@torch.inference_mode()
+def predict_probs(model: TemporalClassifier, x: torch.Tensor, lengths: torch.Tensor,
+                  batch_size: int = 64) -> np.ndarray:
+    """(N, C) softmax of one temporal member, in batches."""
+    model.eval()
+    out = [model(x[i:i + batch_size], lengths[i:i + batch_size])[0].float().softmax(-1)
+           for i in range(0, len(x), batch_size)]
+    return torch.cat(out).numpy()

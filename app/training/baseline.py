@@ -3,18 +3,14 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import torch
 from torch import nn
 
 from app.evaluation.metrics import macro_f1
 from app.features.store import FeatureSet
-from app.temporal.mean_pool import MeanPoolMLP
+from app.temporal.mean_pool import MeanPoolMLP, baseline_probs  # noqa: F401 (baseline_probs: re-exported)
+from app.temporal.mean_pool import tensors as _pooled
 from app.training.losses import class_weights
-
-
-def _pooled(fs: FeatureSet):
-    return torch.from_numpy(fs.features), torch.from_numpy(fs.num_frames).long(), torch.from_numpy(fs.labels).long()
 
 
 def train_baseline(train: FeatureSet, val: FeatureSet, *, seed: int = 0, epochs: int = 150, lr: float = 1e-3,
@@ -46,10 +42,3 @@ def train_baseline(train: FeatureSet, val: FeatureSet, *, seed: int = 0, epochs:
     model.load_state_dict(best_state)
     return model.eval(), {"seed": seed, "best_epoch": best_epoch, "val_f1_macro": best, "hidden": 256,
                           "description": "mean of frame features -> Linear(D,256) -> ReLU -> Dropout(0.3) -> Linear(256,C)"}
-
-
-@torch.inference_mode()
-def baseline_probs(model: MeanPoolMLP, fs: FeatureSet) -> np.ndarray:
-    model.eval()
-    x, lengths, _ = _pooled(fs)
-    return model(x, lengths).softmax(-1).numpy()

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from app.evaluation.metrics import macro_f1
 from app.features.store import FeatureSet
-from app.temporal.model import TemporalClassifier, TemporalConfig
+from app.temporal.model import TemporalClassifier, TemporalConfig, predict_probs  # noqa: F401 (re-exported)
 from app.training.augment import AugmentConfig, augment_batch
 from app.training.losses import FocalLoss, class_weights
 
@@ -71,15 +71,6 @@ class TrainConfig:
 def tensors(fs: FeatureSet) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return (torch.from_numpy(fs.features), torch.from_numpy(fs.num_frames).long(),
             torch.from_numpy(fs.labels).long())
-
-
-@torch.inference_mode()
-def predict_probs(model: TemporalClassifier, x: torch.Tensor, lengths: torch.Tensor,
-                  batch_size: int = 64) -> np.ndarray:
-    model.eval()
-    out = [model(x[i:i + batch_size], lengths[i:i + batch_size])[0].float().softmax(-1)
-           for i in range(0, len(x), batch_size)]
-    return torch.cat(out).numpy()
 
 
 @dataclass

@@ -22,7 +22,7 @@ from app.data.manifest import Dataset
 from app.evaluation.metrics import classification_metrics, expected_calibration_error
 from app.evaluation.report import evaluate
 from app.features.augment import PixelAugment, copy_id, original_id
-from app.features.dataset import extract_dataset
+from app.data.extraction import extract_dataset
 from app.features.engine import Backbone
 from app.features.store import FeatureSet, read_features
 from app.temporal.ensemble import Ensemble, apply_temperature
