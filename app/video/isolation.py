@@ -59,6 +59,7 @@ _ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds ``app`
 IDLE_CHILDREN = 2  # default VIDEOCLF_DECODE_PROCESSES: idle decoder processes kept for reuse
 POLL_S = 0.1  # the caller's wait slice (how soon it notices an exception raised in its thread)
 START_TIMEOUT_S = 120.0  # a new child's start-up (imports; slow on a loaded machine), not the video's fault
+CLOSE_WAIT_S = 20.0  # how long closing the pool waits for busy processes (the web pool's own shutdown wait)
 CHILD_GRACE_S = 5.0  # the child's own deadline is this much later: it only ends an orphaned child's work
 
 
@@ -274,6 +275,7 @@ class DecoderPool:
         self.started = 0  # processes started (a measure of replacements)
         self.killed = 0  # processes killed past a deadline or after the caller gave up
         self.crashed = 0  # processes that died while decoding
+        self._closing = False  # set by close: processes given back are ended, none replaced
 
     # -- state ----------------------------------------------------------------------------------
     def idle_pids(self) -> list[int]:
@@ -328,7 +330,7 @@ class DecoderPool:
     def _give(self, child: _Child) -> None:
         with self._lock:
             self._busy.discard(child)
-            spare = len(self._idle) >= self.keep
+            spare = self._closing or len(self._idle) >= self.keep
             if not spare:
                 self._idle.append(child)
         if spare:
@@ -341,14 +343,26 @@ class DecoderPool:
             self._busy.discard(child)
             self.crashed += crashed
             self.killed += not crashed
-            short = len(self._idle) < self.keep
+            short = not self._closing and len(self._idle) < self.keep
         if short:
             try:
                 self._give(self._start())  # it gets ready while nobody waits for it
             except Exception:
                 log.exception("could not start a replacement decoder process (the next call will try)")
 
-    def close(self) -> None:
+    def close(self, wait: float = CLOSE_WAIT_S) -> None:
+        """End every decoder process; a busy one first gets up to ``wait`` seconds to finish its
+        call. At interpreter exit this runs before the web app's own close (atexit is last in,
+        first out, and this pool is made after the app), so without the wait a graceful stop
+        would cut the decodes of the tasks the inference pool is still waiting for."""
+        deadline = time.monotonic() + wait
+        with self._lock:
+            self._closing = True
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._busy:
+                    break
+            time.sleep(0.05)
         with self._lock:
             children, self._idle = self._idle + list(self._busy), []
             self._busy = set()
