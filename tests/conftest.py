@@ -158,10 +158,15 @@ def csrf_token(client) -> str:
     """The CSRF token of the client's session, read from the upload page like a browser would."""
     import re
 
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/", follow_redirects=True).get_data(as_text=True)  # (the login page, behind a token)
     match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
     assert match, "the page carries no CSRF token"
     return match.group(1)
+
+
+def log_in(client, token: str, url: str = "/login"):
+    """Log the client's session in with ``token`` through the login form, like a browser would."""
+    return client.post(url, data={"token": token, "csrf_token": csrf_token(client)})
 
 
 def wait_for_job(get, url: str, timeout: float = 120.0) -> dict:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.conftest import assert_error, post_video
+from tests.conftest import assert_error, csrf_token, log_in, post_video, poller, wait_for_job
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +104,44 @@ def test_bearer_token(app, client, clips, uploads, monkeypatch):
     assert client.post("/classify", data=data, headers=ok).status_code == 200
     for public in ("/healthz", "/readyz", "/openapi.json"):  # probes and the API's description stay open
         assert client.get(public).status_code == 200
+
+
+def test_api_token_guards_every_route_that_classifies_or_shows_results(app, clips, uploads, monkeypatch):
+    """With the API token set, no route classifies, explains or shows results without it, the
+    page's own /upload included (a CSRF token fetched from the page used to be enough)."""
+    monkeypatch.setitem(app.config, "API_TOKEN", "s3cret-token")
+    client = app.test_client()
+    for url in ("/", "/dashboard", "/dashboard/reviewed", "/dashboard/reviewed/files/ensemble_pr.png"):
+        response = client.get(url)
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login?next="), url
+    csrf = {"X-CSRFToken": csrf_token(client), "Accept": "application/json"}
+    for endpoint in ("/upload", "/upload/explain", "/classify", "/explain", "/jobs"):
+        assert_error(post_video(client, clips[0], endpoint=endpoint, headers=csrf), 401, "unauthorized")
+    for url in ("/upload/" + "0" * 32, "/jobs/" + "0" * 32, "/api/models", "/metrics"):
+        assert_error(client.get(url, headers=csrf), 401, "unauthorized")
+    assert list(uploads.iterdir()) == []  # refused before anything was stored
+    for public in ("/healthz", "/readyz", "/openapi.json", "/login", "/static/style.css"):
+        assert client.get(public).status_code == 200, public
+    wrong = log_in(client, "nope")
+    assert wrong.status_code == 401 and "not right" in wrong.get_data(as_text=True)
+    ok = client.post("/login?next=/dashboard", data={"token": "s3cret-token", "csrf_token": csrf_token(client)})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/dashboard"
+    assert client.get("/").status_code == 200 and client.get("/dashboard").status_code == 200
+    job = post_video(client, clips[1], endpoint="/upload", headers={"X-CSRFToken": csrf_token(client)})
+    assert job.status_code == 202
+    assert wait_for_job(poller(client), job.get_json()["status_url"])["status"] == "done"
+    client.post("/dashboard/logout", data={"csrf_token": csrf_token(client)})
+    assert client.get("/").status_code == 302
+    script = app.test_client()  # a script may send the bearer header to the page's routes instead
+    bearer = {"Authorization": "Bearer s3cret-token"}
+    job = post_video(script, clips[2], endpoint="/upload", headers={**bearer, "X-CSRFToken": csrf_token(script)})
+    assert job.status_code == 202
+
+    def get(url):
+        r = script.get(url, headers=bearer)
+        return r.status_code, r.get_json()
+
+    assert wait_for_job(get, job.get_json()["status_url"])["status"] == "done"
 
 
 def test_full_queue_is_503_with_retry_after(app, client, clips, uploads):

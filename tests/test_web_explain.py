@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import app.explain.video as explain_module
-from tests.conftest import assert_error, csrf_token, post_video, poller, wait_for_job
+from tests.conftest import assert_error, csrf_token, log_in, post_video, poller, wait_for_job
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +120,15 @@ def test_explanations_are_computed_only_when_asked(app, client, clips, uploads, 
     assert calls == [1]
 
 
-def test_the_pages_why_needs_its_csrf_token_and_not_the_api_token(app, clips, uploads, monkeypatch):
+def test_the_pages_why_needs_the_login_and_its_csrf_token(app, clips, uploads, monkeypatch):
     monkeypatch.setitem(app.config, "API_TOKEN", "s3cret-token")
     client = app.test_client()
     assert_error(explain(client, clips[0]), 401, "unauthorized")  # the API is behind its token
     headers = {"Accept": "application/json"}
+    response = post_video(client, clips[0], endpoint="/upload/explain", k="2",
+                          headers={**headers, "X-CSRFToken": csrf_token(client)})
+    assert_error(response, 401, "unauthorized")  # a CSRF token fetched from the page is not enough
+    assert log_in(client, "s3cret-token").status_code == 302
     response = post_video(client, clips[0], endpoint="/upload/explain", headers=headers, k="2")
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "csrf"
     response = post_video(client, clips[0], endpoint="/upload/explain", k="2", method="gradcam++",

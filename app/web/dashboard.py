@@ -2,7 +2,8 @@
 
 Everything shown comes from the bundle's own files (bundle.json, report/report.json, the plots
 and training histories written by training and evaluation); nothing is recomputed and no model
-is loaded. Behind a token login when VIDEOCLF_DASHBOARD_TOKEN is set.
+is loaded. Behind a token login when VIDEOCLF_DASHBOARD_TOKEN is set; without one, behind the
+upload page's login when VIDEOCLF_API_TOKEN is set (the dashboard shows results).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for
 
 from app.web import reports
-from app.web.auth import dashboard_open, log_in_dashboard, log_out_dashboard
+from app.web.auth import dashboard_open, log_in_dashboard, log_out, safe_target
 from app.web.inference import get_service
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -25,7 +26,8 @@ COLUMNS = (("accuracy", "accuracy", True), ("f1_macro", "macro-F1", True), ("f1_
 @bp.before_request
 def _require_login():
     if request.endpoint not in ("dashboard.login", "dashboard.logout") and not dashboard_open():
-        return redirect(url_for("dashboard.login", next=request.full_path))
+        login = "dashboard.login" if current_app.config["DASHBOARD_TOKEN"] else "ui.login"
+        return redirect(url_for(login, next=request.full_path))
 
 
 def _bundles() -> tuple[dict[str, Path], Path]:
@@ -149,20 +151,21 @@ def report_file(bundle_id: str, filename: str):
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Token login for the dashboard (a form; CSRF-protected)."""
-    target = request.args.get("next", "")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:  # only paths on this server
-        target = url_for("dashboard.show")
+    target = safe_target(request.args.get("next", ""), url_for("dashboard.show"))
     if not current_app.config["DASHBOARD_TOKEN"]:
-        return redirect(target)
+        return redirect(target if dashboard_open() else url_for("ui.login", next=target))
     failed = False
     if request.method == "POST":
         if log_in_dashboard(request.form.get("token")):
             return redirect(target)
         failed = True
-    return render_template("login.html", failed=failed, next=target), 401 if failed else 200
+    return render_template("login.html", failed=failed, next=target, action=url_for("dashboard.login", next=target),
+                           heading="Dashboard login",
+                           hint="The dashboard is for reviewers. Enter the dashboard token you were given."), \
+        401 if failed else 200
 
 
 @bp.post("/logout")
 def logout():
-    log_out_dashboard()
+    log_out()
     return redirect(url_for("ui.index"))

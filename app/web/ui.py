@@ -4,17 +4,49 @@ The page's script uploads with progress to ``POST /upload`` (CSRF-protected, ans
 id) and polls ``GET /upload/<id>``; the work runs as a job like the API's, with JPEG thumbnails of
 the sampled frames added for the frame strip. "Why?" sends the same file again to
 ``POST /upload/explain``, which answers like the API's /explain (the upload was deleted once it was
-classified, and the page's session cannot use the API's token).
+classified, and the page's session cannot use the API's token). With ``VIDEOCLF_API_TOKEN`` set,
+every route here needs it: the page asks for it once at ``/login`` (a session flag), scripts may
+send it as a bearer header; a CSRF token fetched from the page is not enough.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from app.tasks import DEFAULT_K, MAX_INTERVAL_S
+from app.web.auth import log_in_page, page_open, safe_target
 from app.web.backends import get_backend
+from app.web.errors import Unauthorized
 from app.web.inference import get_service
 
 bp = Blueprint("ui", __name__)
+PAGES = ("ui.index",)  # the others answer the page's script: 401 JSON, not a redirect
+
+
+@bp.before_request
+def _require_login():
+    if request.endpoint == "ui.login" or page_open():
+        return None
+    if request.endpoint in PAGES:
+        return redirect(url_for("ui.login", next=request.full_path))
+    raise Unauthorized("This server needs its API token: log in on the page (/login) or send "
+                       "'Authorization: Bearer <token>'.")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Token login for the upload page when the API token is set (a form; CSRF-protected)."""
+    target = safe_target(request.args.get("next", ""), url_for("ui.index"))
+    if not current_app.config["API_TOKEN"]:
+        return redirect(target)
+    failed = False
+    if request.method == "POST":
+        if log_in_page(request.form.get("token")):
+            return redirect(target)
+        failed = True
+    return render_template("login.html", failed=failed, next=target, action=url_for("ui.login", next=target),
+                           heading="Log in",
+                           hint="This server classifies videos for people with its access token. Enter it once; "
+                                "this browser stays logged in until you log out."), 401 if failed else 200
 
 
 @bp.get("/")
