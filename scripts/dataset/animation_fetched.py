@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Animation clips from videos inside GitHub repositories brought with the search tool's `fetch`.
-Usage: animation_fetched.py KEY GITDIR   (keys: video2x anisora sintel popeye jjk eisai rlottie)
+Usage: animation_fetched.py KEY GITDIR   (keys: video2x anisora sintel popeye jjk eisai rlottie steamboat copying animdraw)
 Repositories: k4yt3x/video2x, bilibili/Index-anisora, Mangomm/FFmpegC, robmikh/showorder,
-kamalnayan10/video_to_ascii_colored, ShuhongChen/eisai-anime-interpolator, Samsung/rlottie.   (GITDIR = the fetched snapshot's git directory, no work tree)
+kamalnayan10/video_to_ascii_colored, ShuhongChen/eisai-anime-interpolator, Samsung/rlottie,
+dave-newsom/hack-verify-media (two works, two keys: steamboat, copying),
+facebookresearch/AnimatedDrawings.   (GITDIR = the fetched snapshot's git directory, no work tree)
 Files are read with `git --git-dir=GITDIR show COMMIT:path`; clips go to datasets/more4/fetched/Animation/
 (not committed). KEY selects one entry of SOURCES below."""
 import os, subprocess, sys, tempfile
@@ -10,6 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from animation_lib import clip_path, encode, record
 
 # key: (slug, source string, licence, commit, [(path-in-repo, name, [(start, dur), ...], extra_vf, short side), ...], notes)
+# A path written "COMMIT:path" is read at that commit instead of the source's (files deleted later in the history).
 SOURCES = {
     "video2x": ("video2x-anime", "GitHub k4yt3x/video2x (sample_output.mp4, anime episode excerpt upscaled by video2x)",
                 "not stated (repository AGPL-3.0)", "b49da6aa02136bf9a343b2a2500b5fd157dbb030",
@@ -49,6 +52,25 @@ SOURCES = {
                 "MIT (repository, licenses/COPYING.MIT)", "34465a9e93c38af9a5287ad28400bb932c1a2a92",
                 [(".Gifs/1.gif", "watchface", [(0.0, 4.0), (4.05, 4.05)], None, 360)],
                 "2-D vector (Lottie) illustration: landscape with sun, moon, rain and snow cycling, digital clock text; GIF converted to CFR"),
+    # dave-newsom/hack-verify-media keeps short public-domain / CC cartoon extracts as hashing test fixtures
+    # (fixtures/LICENSES.md gives each one's source and licence); two different works, so two sources.
+    # Its bbb_slapstick.mp4 (Big Buck Bunny, already in content4) is not used.
+    "steamboat": ("steamboat-willie", "GitHub dave-newsom/hack-verify-media (fixtures/media/steamboat_willie.mp4, excerpt of Steamboat Willie, Disney 1928)",
+                  "public domain (Public Domain Mark 1.0, per the repository's fixtures/LICENSES.md)", "3e178934f924d6af253f8f8256dcc47bc736cdf6",
+                  [("fixtures/media/steamboat_willie.mp4", "steamboat", [(0.0, 7.0)], "crop=576:480:34:0", 360)],
+                  "1928 hand-drawn black-and-white cartoon: the steamboat on the river (the whole 7 s extract); pillarbox bars cropped"),
+    "copying": ("copying-not-theft", "GitHub dave-newsom/hack-verify-media (fixtures/media/copying_is_not_theft.mp4, Nina Paley's Copying Is Not Theft, 2010)",
+                "CC BY-SA 3.0 (Nina Paley / QuestionCopyright.org, per the repository's fixtures/LICENSES.md)", "3e178934f924d6af253f8f8256dcc47bc736cdf6",
+                [("fixtures/media/copying_is_not_theft.mp4", "minute-meme", [(5.0, 8.0), (13.0, 8.0), (21.0, 8.0)], None, 360)],
+                "flat 2-D vector cartoon (rubber-hose style characters, grey backgrounds); the title card (0-4.5 s) left out; the file is cut at 1 MiB, so only its first ~32 s decode"),
+    "animdraw": ("animated-drawings", "GitHub facebookresearch/AnimatedDrawings (children's drawings animated by Animated Drawings: web demo videos and motion-example GIFs of its UI)",
+                 "MIT (repository)", "5f094b6560e30666f0c5248b4b9e1fe7853152da",
+                 [("1c7d161de1e4ec69cbe5c2f89c88fbb4dfdc5b55:ui/www/public/demo1.mp4", "girl", [(0.0, 6.8)], "crop=890:788:606:4", 360),
+                  ("1c7d161de1e4ec69cbe5c2f89c88fbb4dfdc5b55:ui/www/public/demo2.mp4", "clipboard", [(0.0, 6.3)], "crop=890:788:606:4", 360),
+                  ("ui/www/src/assets/motion_examples/run_walk_jump_walk.gif", "cat-run-jump", [(0.0, 9.2)], None, 360),
+                  ("ui/www/src/assets/motion_examples/shuffle_dance.gif", "cat-shuffle", [(0.0, 6.2)], None, 360),
+                  ("ui/www/src/assets/motion_examples/jump_rope.gif", "cat-jump-rope", [(0.0, 8.5)], None, 360)],
+                 "hand-drawn (crayon / pencil) characters rigged and animated on a white background; the demo videos are side by side (photo of the drawing | animation): only the animation half is kept; GIFs 256x256 at 18 fps, not upscaled"),
 }
 
 
@@ -58,8 +80,9 @@ def main(key, gitdir):
     seg = 0
     for path, name, cuts, vf, short in items:
         local = os.path.join(tmp, "in" + os.path.splitext(path)[1])
+        spec = path if ":" in path else f"{commit}:{path}"
         with open(local, "wb") as f:
-            subprocess.run(["git", "--git-dir", gitdir, "show", f"{commit}:{path}"], stdout=f, check=True)
+            subprocess.run(["git", "--git-dir", gitdir, "show", spec], stdout=f, check=True)
         for start, dur in cuts:
             out = clip_path("fetched", slug, name, seg)
             encode(local, out, start, dur, extra_vf=vf, short=short)

@@ -12,7 +12,8 @@ Sources whose git dir is not given are skipped (their existing CSV rows are kept
 Repositories (fetch each with the search tool, then pass its git dir): facebookresearch/sam2,
 facebookresearch/co-tracker, gaomingqi/Track-Anything, talmolab/sleap, sczhou/ProPainter,
 OpenGVLab/Ask-Anything, DAMO-NLP-SG/Video-LLaMA, PKU-YuanGroup/Video-LLaVA, magic-research/PLLaVA,
-LLaVA-VL/LLaVA-NeXT, dmlc/decord, ageitgey/face_recognition, DeepLabCut/DeepLabCut, hkchengrex/Cutie.
+LLaVA-VL/LLaVA-NeXT, dmlc/decord, ageitgey/face_recognition, DeepLabCut/DeepLabCut, hkchengrex/Cutie,
+udacity/CarND-LaneLines-P1.
 Needs ffmpeg/ffprobe (apt-get install -y ffmpeg).
 """
 import csv, os, shutil, subprocess, sys, tempfile
@@ -95,6 +96,10 @@ SOURCES = {
     'cutie': dict(repo='hkchengrex/Cutie', commit='ec5cdd4cf16f75c73ad785a2f96fb97dbad4125a',
         license='not stated (repository MIT)', short=360, what='Cutie example video: excerpt of a 1980s pop music video (singer in front of a brick archway, 4:3)',
         items=[('examples/example.mp4', 'musicvideo', [(0, 4.6)])]),
+    # (its solidYellowLeft.mp4 and challenge.mp4 are over the snapshot's 4 MiB file limit: absent)
+    'udacitylanes': dict(repo='udacity/CarND-LaneLines-P1', commit='ce5681be7ef8140560c0e464ef2da611e40b4fc9',
+        license='MIT (repository)', short=360, what='Udacity lane-finding project test video: forward dashcam on a sunny California highway (test_videos/solidWhiteRight.mp4)',
+        items=[('test_videos/solidWhiteRight.mp4', 'dashcam', [(0, 4.4), (4.42, 4.4)])]),
 }
 
 

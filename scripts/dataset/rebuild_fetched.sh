@@ -7,7 +7,8 @@
 #   magic-research/PLLaVA LLaVA-VL/LLaVA-NeXT dmlc/decord k4yt3x/video2x bilibili/Index-anisora
 #   Mangomm/FFmpegC robmikh/showorder kamalnayan10/video_to_ascii_colored airbnb/lottie-web
 #   ageitgey/face_recognition DeepLabCut/DeepLabCut hkchengrex/Cutie
-#   ShuhongChen/eisai-anime-interpolator Samsung/rlottie
+#   ShuhongChen/eisai-anime-interpolator Samsung/rlottie dave-newsom/hack-verify-media
+#   facebookresearch/AnimatedDrawings udacity/CarND-LaneLines-P1
 #   uvipen/Super-mario-bros-PPO-pytorch uvipen/Contra-PPO-pytorch uvipen/Flappy-bird-deep-Q-learning-pytorch
 #   kitao/pyxel openai/procgen
 #   charmbracelet/vhs maaslalani/slides Textualize/textual voila-dashboards/voila jupyterlab/jupyterlab
@@ -26,7 +27,8 @@ python3 natural_fetched.py \
   "$(g talmolab/sleap)" "$(g sczhou/ProPainter)" "$(g OpenGVLab/Ask-Anything)" \
   "$(g DAMO-NLP-SG/Video-LLaMA)" "$(g PKU-YuanGroup/Video-LLaVA)" "$(g magic-research/PLLaVA)" \
   "$(g LLaVA-VL/LLaVA-NeXT)" "$(g dmlc/decord)" \
-  "$(g ageitgey/face_recognition)" "$(g DeepLabCut/DeepLabCut)" "$(g hkchengrex/Cutie)"
+  "$(g ageitgey/face_recognition)" "$(g DeepLabCut/DeepLabCut)" "$(g hkchengrex/Cutie)" \
+  "$(g udacity/CarND-LaneLines-P1)"
 python3 animation_fetched.py video2x "$(g k4yt3x/video2x)"
 python3 animation_fetched.py anisora "$(g bilibili/Index-anisora)"
 python3 animation_fetched.py sintel "$(g Mangomm/FFmpegC)"
@@ -34,6 +36,9 @@ python3 animation_fetched.py popeye "$(g robmikh/showorder)"
 python3 animation_fetched.py jjk "$(g kamalnayan10/video_to_ascii_colored)"
 python3 animation_fetched.py eisai "$(g ShuhongChen/eisai-anime-interpolator)"
 python3 animation_fetched.py rlottie "$(g Samsung/rlottie)"
+python3 animation_fetched.py steamboat "$(g dave-newsom/hack-verify-media)"
+python3 animation_fetched.py copying "$(g dave-newsom/hack-verify-media)"
+python3 animation_fetched.py animdraw "$(g facebookresearch/AnimatedDrawings)"
 python3 gaming_fetched.py mario "$(g uvipen/Super-mario-bros-PPO-pytorch)"
 python3 gaming_fetched.py contra "$(g uvipen/Contra-PPO-pytorch)"
 python3 gaming_fetched.py flappy "$(g uvipen/Flappy-bird-deep-Q-learning-pytorch)"
