@@ -13,7 +13,7 @@ Repositories (fetch each with the search tool, then pass its git dir): facebookr
 facebookresearch/co-tracker, gaomingqi/Track-Anything, talmolab/sleap, sczhou/ProPainter,
 OpenGVLab/Ask-Anything, DAMO-NLP-SG/Video-LLaMA, PKU-YuanGroup/Video-LLaVA, magic-research/PLLaVA,
 LLaVA-VL/LLaVA-NeXT, dmlc/decord, ageitgey/face_recognition, DeepLabCut/DeepLabCut, hkchengrex/Cutie,
-udacity/CarND-LaneLines-P1.
+udacity/CarND-LaneLines-P1, DeepMotionEditing/deep-motion-editing, KwaiVGI/LivePortrait.
 Needs ffmpeg/ffprobe (apt-get install -y ffmpeg).
 """
 import csv, os, shutil, subprocess, sys, tempfile
@@ -25,7 +25,7 @@ OUTDIR = os.path.join(ROOT, 'fetched', LABEL)
 CSV = os.path.join(ROOT, 'parts', LABEL + '.csv')
 HEADER = ['path', 'label', 'source', 'license', 'origin', 'duration_s', 'width', 'height', 'fps', 'notes']
 
-# slug: repo, commit, licence, what is in it, short side cap, items [(path in repo, name, [(start, dur), ...])]
+# slug: repo, commit, licence, what is in it, short side cap, items [(path in repo, name, [(start, dur), ...][, 'crop=W:H:X:Y'])]
 SOURCES = {
     'sam2': dict(repo='facebookresearch/sam2', commit='2b90b9f5ceec907a1c18123530e92e794ad901a4',
         license='Apache-2.0', short=360, what='SAM 2 demo gallery and notebook videos (dog walk, cups, letter blocks, coffee pour, juggling, girl on a bed)',
@@ -100,6 +100,27 @@ SOURCES = {
     'udacitylanes': dict(repo='udacity/CarND-LaneLines-P1', commit='ce5681be7ef8140560c0e464ef2da611e40b4fc9',
         license='MIT (repository)', short=360, what='Udacity lane-finding project test video: forward dashcam on a sunny California highway (test_videos/solidWhiteRight.mp4)',
         items=[('test_videos/solidWhiteRight.mp4', 'dashcam', [(0, 4.4), (4.42, 4.4)])]),
+    # three clips of Kevin Parry's '100 ways to walk' treadmill video used as style-transfer inputs;
+    # the burnt-in caption (bottom) and the Instagram handle (top) are cropped off
+    'treadmill': dict(repo='DeepMotionEditing/deep-motion-editing', commit='74fff8fb35e6378351d03fb14ee22fccae28b0bf',
+        license='not stated (repository BSD-2-Clause; footage by Kevin Parry)', short=360,
+        what='style-transfer input clips: a man walking in different styles on a treadmill in a garage (square phone video)',
+        items=[('style_transfer/data/treadmill/clips/27_Tennage_Hooligan.mp4', 'hooligan', [(0, 3.7)], 'crop=720:552:0:62'),
+               ('style_transfer/data/treadmill/clips/32_SCUBA_Diver.mp4', 'scuba', [(0, 3.7)], 'crop=720:552:0:62'),
+               ('style_transfer/data/treadmill/clips/95_Collapsing.mp4', 'collapsing', [(0, 3.7)], 'crop=720:552:0:62')]),
+    # LivePortrait's driving videos (people pulling faces at a webcam / phone) and source videos (stock-like
+    # talking people); its demo GIFs (rendered results) are not used
+    'liveportrait': dict(repo='KwaiVGI/LivePortrait', commit='1986663be3b6902605d32200c01f4bfd36cda83d',
+        license='not stated (repository MIT)', short=360,
+        what='LivePortrait example driving and source videos: close-up faces talking and grimacing at a camera (webcam, phone portrait, indoor and outdoor)',
+        items=[('assets/examples/driving/d3.mp4', 'd3', [(0, 8)]),
+               ('assets/examples/driving/d6.mp4', 'd6', [(2, 8)]),
+               ('assets/examples/driving/d9.mp4', 'd9', [(0, 8)]),
+               ('assets/examples/driving/d10.mp4', 'd10', [(0, 8)]),
+               ('assets/examples/driving/d13.mp4', 'd13', [(0, 8)]),
+               ('assets/examples/source/s18.mp4', 's18', [(0, 9)]),
+               ('assets/examples/source/s20.mp4', 's20', [(0, 9)]),
+               ('assets/examples/source/s32.mp4', 's32', [(0, 6)])]),
 }
 
 
@@ -149,12 +170,15 @@ def main(args):
             if f.startswith(slug + '__'):
                 os.remove(os.path.join(OUTDIR, f))
         src = 'GitHub %s (%s)' % (S['repo'], S['what'])
-        for path, name, segs in S['items']:
+        for item in S['items']:
+            path, name, segs = item[:3]
+            crop = item[3] if len(item) > 3 else None      # optional 'crop=W:H:X:Y' applied before scaling
             raw = os.path.join(tmp, slug + '_' + name + os.path.splitext(path)[1])
             with open(raw, 'wb') as fh:
                 subprocess.run(['git', '--git-dir', g, 'show', '%s:%s' % (S['commit'], path)], stdout=fh, check=True)
             p = probe(raw)
-            W, H = scale_for(int(p['width']), int(p['height']), S['short'])
+            w, h = (int(v) for v in crop[5:].split(':')[:2]) if crop else (int(p['width']), int(p['height']))
+            W, H = scale_for(w, h, S['short'])
             fps = target_fps(p['r_frame_rate'])
             for i, (t0, dur) in enumerate(segs):
                 rel = 'fetched/%s/%s__%s__seg%02d.mp4' % (LABEL, slug, name, i)
@@ -164,7 +188,7 @@ def main(args):
                 seek = ['-i', raw, '-ss', str(t0)] if S.get('slow_seek') else ['-ss', str(t0), '-i', raw]
                 subprocess.run(['ffmpeg', '-y', '-loglevel', 'error'] + seek + ['-t', str(dur),
                                 '-map', '0:v:0', '-dn', '-sn', '-map_metadata', '-1', '-map_chapters', '-1',
-                                '-vf', 'scale=%d:%d,fps=%s,format=yuv420p' % (W, H, fps), '-c:v', 'libx264',
+                                '-vf', (crop + ',' if crop else '') + 'scale=%d:%d,fps=%s,format=yuv420p' % (W, H, fps), '-c:v', 'libx264',
                                 '-profile:v', 'high', '-preset', 'veryfast', '-crf', '27', '-pix_fmt', 'yuv420p',
                                 '-movflags', '+faststart', '-an', out], check=True)
                 q = probe(out)

@@ -8,7 +8,8 @@
 #   Mangomm/FFmpegC robmikh/showorder kamalnayan10/video_to_ascii_colored airbnb/lottie-web
 #   ageitgey/face_recognition DeepLabCut/DeepLabCut hkchengrex/Cutie
 #   ShuhongChen/eisai-anime-interpolator Samsung/rlottie dave-newsom/hack-verify-media
-#   facebookresearch/AnimatedDrawings udacity/CarND-LaneLines-P1
+#   facebookresearch/AnimatedDrawings udacity/CarND-LaneLines-P1 DeepMotionEditing/deep-motion-editing
+#   KwaiVGI/LivePortrait
 #   uvipen/Super-mario-bros-PPO-pytorch uvipen/Contra-PPO-pytorch uvipen/Flappy-bird-deep-Q-learning-pytorch
 #   kitao/pyxel openai/procgen
 #   charmbracelet/vhs maaslalani/slides Textualize/textual voila-dashboards/voila jupyterlab/jupyterlab
@@ -28,7 +29,7 @@ python3 natural_fetched.py \
   "$(g DAMO-NLP-SG/Video-LLaMA)" "$(g PKU-YuanGroup/Video-LLaVA)" "$(g magic-research/PLLaVA)" \
   "$(g LLaVA-VL/LLaVA-NeXT)" "$(g dmlc/decord)" \
   "$(g ageitgey/face_recognition)" "$(g DeepLabCut/DeepLabCut)" "$(g hkchengrex/Cutie)" \
-  "$(g udacity/CarND-LaneLines-P1)"
+  "$(g udacity/CarND-LaneLines-P1)" "$(g DeepMotionEditing/deep-motion-editing)" "$(g KwaiVGI/LivePortrait)"
 python3 animation_fetched.py video2x "$(g k4yt3x/video2x)"
 python3 animation_fetched.py anisora "$(g bilibili/Index-anisora)"
 python3 animation_fetched.py sintel "$(g Mangomm/FFmpegC)"
