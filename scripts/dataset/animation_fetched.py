@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Animation clips from videos inside GitHub repositories brought with the search tool's `fetch`.
-Usage: animation_fetched.py KEY GITDIR   (keys: video2x anisora sintel popeye jjk eisai rlottie steamboat copying animdraw)
+Usage: animation_fetched.py KEY GITDIR   (keys: video2x anisora sintel popeye jjk eisai rlottie steamboat copying animdraw badapple)
 Repositories: k4yt3x/video2x, bilibili/Index-anisora, Mangomm/FFmpegC, robmikh/showorder,
 kamalnayan10/video_to_ascii_colored, ShuhongChen/eisai-anime-interpolator, Samsung/rlottie,
 dave-newsom/hack-verify-media (two works, two keys: steamboat, copying),
-facebookresearch/AnimatedDrawings.   (GITDIR = the fetched snapshot's git directory, no work tree)
+facebookresearch/AnimatedDrawings, zatrit/bad-qt-graph.   (GITDIR = the fetched snapshot's git directory, no work tree)
 Files are read with `git --git-dir=GITDIR show COMMIT:path`; clips go to datasets/more4/fetched/Animation/
 (not committed). KEY selects one entry of SOURCES below."""
 import os, subprocess, sys, tempfile
@@ -71,6 +71,10 @@ SOURCES = {
                   ("ui/www/src/assets/motion_examples/shuffle_dance.gif", "cat-shuffle", [(0.0, 6.2)], None, 360),
                   ("ui/www/src/assets/motion_examples/jump_rope.gif", "cat-jump-rope", [(0.0, 8.5)], None, 360)],
                  "hand-drawn (crayon / pencil) characters rigged and animated on a white background; the demo videos are side by side (photo of the drawing | animation): only the animation half is kept; GIFs 256x256 at 18 fps, not upscaled"),
+    "badapple": ("bad-apple", "GitHub zatrit/bad-qt-graph (bad_apple.mp4, the Touhou fan animation Bad Apple!! PV, black-and-white shadow art)",
+                 "not stated (repository MIT; the video is a fan work, Anira / Alstroemeria Records)", "4bca32839ef64e2b40f30213a357aa24dc3f8462",
+                 [("bad_apple.mp4", "pv", [(32, 8), (78, 8), (118, 8), (161, 8), (199, 8)], None, 360)],
+                 "2-D hand-drawn silhouette animation of anime characters (pure black and white, 15 fps, 4:3); near-blank transitions avoided"),
 }
 
 

@@ -9,7 +9,7 @@
 #   ageitgey/face_recognition DeepLabCut/DeepLabCut hkchengrex/Cutie
 #   ShuhongChen/eisai-anime-interpolator Samsung/rlottie dave-newsom/hack-verify-media
 #   facebookresearch/AnimatedDrawings udacity/CarND-LaneLines-P1 DeepMotionEditing/deep-motion-editing
-#   KwaiVGI/LivePortrait
+#   KwaiVGI/LivePortrait zatrit/bad-qt-graph
 #   uvipen/Super-mario-bros-PPO-pytorch uvipen/Contra-PPO-pytorch uvipen/Flappy-bird-deep-Q-learning-pytorch
 #   kitao/pyxel openai/procgen
 #   charmbracelet/vhs maaslalani/slides Textualize/textual voila-dashboards/voila jupyterlab/jupyterlab
@@ -40,6 +40,7 @@ python3 animation_fetched.py rlottie "$(g Samsung/rlottie)"
 python3 animation_fetched.py steamboat "$(g dave-newsom/hack-verify-media)"
 python3 animation_fetched.py copying "$(g dave-newsom/hack-verify-media)"
 python3 animation_fetched.py animdraw "$(g facebookresearch/AnimatedDrawings)"
+python3 animation_fetched.py badapple "$(g zatrit/bad-qt-graph)"
 python3 gaming_fetched.py mario "$(g uvipen/Super-mario-bros-PPO-pytorch)"
 python3 gaming_fetched.py contra "$(g uvipen/Contra-PPO-pytorch)"
 python3 gaming_fetched.py flappy "$(g uvipen/Flappy-bird-deep-Q-learning-pytorch)"
