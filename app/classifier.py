@@ -212,7 +212,8 @@ class SingleVideoClassifier:
             from app.explain.timeline import timeline as make_timeline
 
             t1 = time.perf_counter()
-            result["timeline"] = make_timeline(self, path, mode=timeline, interval=timeline_interval, tta=tta)
+            result["timeline"] = make_timeline(self, path, mode=timeline, interval=timeline_interval, tta=tta,
+                                               answer=result)
             result["timings_ms"]["timeline"] = round((time.perf_counter() - t1) * 1e3, 2)
         return result, streamed.sampled
 

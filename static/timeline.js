@@ -117,7 +117,25 @@ function describe(tl, duration) {
     (widened ? " (widened to " + secs(width) + " each, to keep within " + tl.max_windows + " windows)" : "") + ".";
 }
 
-// The whole timeline: the aggregate answer, the answer band, a lane per class, axis and legend.
+// The whole-video row is the answer itself; what the windows say together is shown beside it
+// (it can differ: each window sees only its own seconds).
+function wholeVideo(tl) {
+  const v = tl.video;
+  const w = tl.windows_aggregate;
+  const how = AGGREGATES[tl.aggregate] || tl.aggregate;
+  if (v.source !== "answer" || !w) {
+    return "Whole video: " + pretty(v.label) + ", " + pct(v.confidence) + " — from " + tl.windows.length +
+      " windows by " + how + ".";
+  }
+  const head = "Whole video: " + pretty(v.label) + ", " + pct(v.confidence) + " (the answer above). ";
+  if (w.label === v.label) {
+    return head + "The " + tl.windows.length + " windows agree: " + pct(w.confidence) + " by " + how + ".";
+  }
+  return head + "The " + tl.windows.length + " windows, each seeing only its own seconds, lean to " +
+    pretty(w.label) + " (" + pct(w.confidence) + " by " + how + ").";
+}
+
+// The whole timeline: the answer, the answer band, a lane per class, axis and legend.
 export function drawTimeline(box, tl, classes, duration) {
   const rows = box.querySelector(".lanes");
   rows.replaceChildren(row("answer", answerBand(tl, classes, duration), "strong"));
@@ -125,9 +143,7 @@ export function drawTimeline(box, tl, classes, duration) {
   const axis = el("div", { class: "time-axis" });
   drawAxis(axis, duration);
   rows.append(row("", axis));
-  const v = tl.video;
-  box.querySelector(".timeline-aggregate").textContent = "Whole video: " + pretty(v.label) + ", " +
-    pct(v.confidence) + " — from " + tl.windows.length + " windows by " + (AGGREGATES[tl.aggregate] || tl.aggregate) + ".";
+  box.querySelector(".timeline-aggregate").textContent = wholeVideo(tl);
   box.querySelector(".timeline-mode").textContent = describe(tl, duration) + " " + tl.frames_per_window +
     " frames per window, " + tl.work.frames + " frames in all. Hover a window for its times and confidence.";
   const legend = box.querySelector(".legend");

@@ -122,6 +122,9 @@ def test_timeline_band_and_why(server, page, two_class_video):
     expect(timeline.locator(".lane-track[data-class]")).to_have_count(4)  # a lane per class
     expect(timeline.locator(".legend .key")).to_have_count(4)
     expect(timeline.locator(".timeline-aggregate")).to_contain_text("Whole video:")
+    # One answer per page: the whole-video row says what the answer at the top says.
+    answer = page.locator("#label").text_content().strip() + ", " + page.locator("#confidence").text_content().strip()
+    assert timeline.locator(".timeline-aggregate").text_content().startswith(f"Whole video: {answer} (the answer above)")
     expect(timeline.locator(".timeline-mode")).to_contain_text("Every 2.0 s: 6 windows")
     first = timeline.locator(".lane-track.band .seg").first
     assert first.get_attribute("title").startswith("0.0 s–2.0 s: ")

@@ -35,8 +35,12 @@ def check_windows(result: dict, classes: list[str]) -> list[dict]:
         assert w["end"] > w["start"] and w["label"] in classes
         assert list(w["probabilities"]) == classes and sum(w["probabilities"].values()) == pytest.approx(1, abs=1e-3)
         assert w["confidence"] == max(w["probabilities"].values()) == w["probabilities"][w["label"]]
-    video = tl["video"]  # the whole-video answer aggregated from the windows
-    assert video["label"] in classes and video["confidence"] == video["probabilities"][video["label"]]
+    video = tl["video"]  # the whole-video row is the answer itself: one answer per page
+    assert video["source"] == "answer" and video["label"] == result["label"]
+    assert video["confidence"] == result["confidence"] and video["probabilities"] == result["probabilities"]
+    assert video["uncertain"] == result["uncertain"]
+    together = tl["windows_aggregate"]  # what the windows say together, shown beside it
+    assert together["label"] in classes and together["confidence"] == together["probabilities"][together["label"]]
     assert tl["work"]["windows"] == len(windows) and result["timings_ms"]["timeline"] > 0
     return windows
 

@@ -48,11 +48,15 @@ def shot_windows(start: float, end: float, cuts: list[float], max_windows: int,
 
 
 def timeline(clf, path: str | os.PathLike, *, mode: str = "interval", interval: float = 2.0,
-             frames_per_window: int = 8, max_windows: int = 60, aggregate: str = "mean", tta: bool = False) -> dict:
-    """Per-window labels and probabilities, and the whole video's answer aggregated from them.
+             frames_per_window: int = 8, max_windows: int = 60, aggregate: str = "mean", tta: bool = False,
+             answer: dict | None = None) -> dict:
+    """Per-window labels and probabilities, and the whole video's row.
 
-    ``aggregate``: "mean" (duration-weighted mean of window probabilities) or "vote" (the label
-    of most windows). Raises ValueError for bad options and what decoding raises.
+    ``windows_aggregate`` is what the windows say together: "mean" (duration-weighted mean of
+    window probabilities) or "vote" (the label of most windows). ``video``, the whole-video row, is
+    ``answer`` (the classification the timeline belongs to: the same frames and calibration, so a
+    page never shows two answers) when one is given, else that aggregate. Raises ValueError for bad
+    options and what decoding raises.
     """
     if mode not in MODES:
         raise ValueError(f"unknown timeline mode {mode!r}; choose one of {list(MODES)}")
@@ -99,9 +103,13 @@ def timeline(clf, path: str | os.PathLike, *, mode: str = "interval", interval: 
         label = max((c for c in votes if votes[c] == top), key=lambda c: mean[classes.index(c)])
     else:
         label = classes[int(mean.argmax())]
+    together = {"label": label, "confidence": round(float(mean[classes.index(label)]), 6),
+                "probabilities": {c: round(float(v), 6) for c, v in zip(classes, mean)}, "source": "windows"}
+    video = together
+    if answer is not None:
+        video = {"label": answer["label"], "confidence": answer["confidence"], "uncertain": answer["uncertain"],
+                 "probabilities": dict(answer["probabilities"]), "source": "answer"}
     return {"mode": mode, "interval": interval if mode == "interval" else None, "aggregate": aggregate,
             "frames_per_window": frames_per_window, "max_windows": max_windows,
-            "shots": cuts, "windows": windows,
-            "video": {"label": label, "confidence": round(float(mean[classes.index(label)]), 6),
-                      "probabilities": {c: round(float(v), 6) for c, v in zip(classes, mean)}},
+            "shots": cuts, "windows": windows, "video": video, "windows_aggregate": together,
             "work": {"windows": len(windows), "frames": int(len(sampled.frames))}}

@@ -84,7 +84,7 @@ def _schemas() -> dict:
             "properties": {
                 "mode": {"enum": list(TIMELINE_MODES)},
                 "interval": {"type": ["number", "null"], "description": "seconds (interval mode)"},
-                "aggregate": {"type": "string", "description": "how windows make the whole-video answer"},
+                "aggregate": {"type": "string", "description": "how windows_aggregate combines the windows"},
                 "frames_per_window": {"type": "integer"},
                 "max_windows": {"type": "integer", "description": "the cap on work: intervals widen and short "
                                                                   "shots merge beyond it"},
@@ -95,9 +95,16 @@ def _schemas() -> dict:
                     "confidence": {"type": "number"}, "uncertain": {"type": "boolean"},
                     "probabilities": probabilities}},
                             "description": "consecutive windows in time order, covering the video"},
-                "video": {"type": "object", "description": "the whole-video answer aggregated from the windows",
+                "video": {"type": "object", "description": "the whole-video row: the answer itself (the "
+                          "result's label, confidence, uncertain flag and probabilities; source 'answer')",
                           "properties": {"label": {"type": "string"}, "confidence": {"type": "number"},
-                                         "probabilities": probabilities}},
+                                         "uncertain": {"type": "boolean"}, "probabilities": probabilities,
+                                         "source": {"enum": ["answer", "windows"]}}},
+                "windows_aggregate": {"type": "object", "description": "what the windows say together "
+                                      "(by 'aggregate'); it may differ from the answer, which sees the whole "
+                                      "video at once",
+                                      "properties": {"label": {"type": "string"}, "confidence": {"type": "number"},
+                                                     "probabilities": probabilities}},
                 "work": {"type": "object", "properties": {"windows": {"type": "integer"},
                                                           "frames": {"type": "integer"}}}}},
         "Explanation": {
