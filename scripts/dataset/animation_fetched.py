@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Animation clips from videos inside GitHub repositories brought with the search tool's `fetch`.
-Usage: animation_fetched.py KEY GITDIR   (keys: video2x anisora sintel popeye jjk eisai rlottie steamboat copying animdraw badapple)
+Usage: animation_fetched.py KEY GITDIR   (keys: video2x anisora sintel popeye jjk eisai rlottie steamboat copying animdraw badapple frozen lifein30s)
 Repositories: k4yt3x/video2x, bilibili/Index-anisora, Mangomm/FFmpegC, robmikh/showorder,
 kamalnayan10/video_to_ascii_colored, ShuhongChen/eisai-anime-interpolator, Samsung/rlottie,
 dave-newsom/hack-verify-media (two works, two keys: steamboat, copying),
-facebookresearch/AnimatedDrawings, zatrit/bad-qt-graph.   (GITDIR = the fetched snapshot's git directory, no work tree)
+facebookresearch/AnimatedDrawings, zatrit/bad-qt-graph,
+AbelNTU/Video-Faker (two works, two keys: frozen, lifein30s; its snapshot's git dir is repo/.git).   (GITDIR = the fetched snapshot's git directory, no work tree)
 Files are read with `git --git-dir=GITDIR show COMMIT:path`; clips go to datasets/more4/fetched/Animation/
 (not committed). KEY selects one entry of SOURCES below."""
 import os, subprocess, sys, tempfile
@@ -75,6 +76,16 @@ SOURCES = {
                  "not stated (repository MIT; the video is a fan work, Anira / Alstroemeria Records)", "4bca32839ef64e2b40f30213a357aa24dc3f8462",
                  [("bad_apple.mp4", "pv", [(32, 8), (78, 8), (118, 8), (161, 8), (199, 8)], None, 360)],
                  "2-D hand-drawn silhouette animation of anime characters (pure black and white, 15 fps, 4:3); near-blank transitions avoided"),
+    # AbelNTU/Video-Faker keeps short videos (TV spots, a cartoon, a game stream) as cover videos for its
+    # video-disguise demo; no licence in the repository. Two animated works from it, two sources.
+    "frozen": ("frozen-tvspot", "GitHub AbelNTU/Video-Faker (shortvideo/frozen.mp4, Taiwanese TV spot for Disney's Frozen, 2013)",
+               "not stated (no licence in the repository; Disney film excerpts)", "a09ba9bfcaaeb73d15b4a87c0c93bb4975db4930",
+               [("shortvideo/frozen.mp4", "tvspot", [(9.0, 3.9), (17.2, 8.6)], "crop=640:238:0:76", 360)],
+               "3-D CGI feature-film shots (snow, characters, sledge) with burnt-in Chinese subtitles; the letterbox and the promo date overlay (top) cropped off, the logo and text cards left out"),
+    "lifein30s": ("life-in-30s", "GitHub AbelNTU/Video-Faker (shortvideo/30slife.mp4, hand-drawn short of a life in 30 seconds, signed Aoki Jun 2003)",
+                  "not stated (no licence in the repository)", "a09ba9bfcaaeb73d15b4a87c0c93bb4975db4930",
+                  [("shortvideo/30slife.mp4", "life", [(0.0, 8.5), (8.5, 8.5), (17.0, 8.5)], None, 360)],
+                  "2-D hand-drawn coloured cartoon (baby, schoolboy, commuter, old man) on white, 320x240; the signature card at the end left out"),
 }
 
 

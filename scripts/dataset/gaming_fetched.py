@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """more4 / Gaming: gameplay recordings inside GitHub repositories brought with the search tool's `fetch`.
-Usage: gaming_fetched.py KEY GITDIR   (keys: mario contra flappy pyxel procgen)
+Usage: gaming_fetched.py KEY GITDIR   (keys: mario contra flappy pyxel procgen lolstream)
 Repositories: uvipen/Super-mario-bros-PPO-pytorch, uvipen/Contra-PPO-pytorch,
-uvipen/Flappy-bird-deep-Q-learning-pytorch, kitao/pyxel, openai/procgen.
+uvipen/Flappy-bird-deep-Q-learning-pytorch, kitao/pyxel, openai/procgen,
+AbelNTU/Video-Faker (its snapshot's git dir is repo/.git).
 (GITDIR = the fetched snapshot's git directory, no work tree; files are read with
 `git --git-dir=GITDIR show COMMIT:path` at the commits pinned below.) Clips go to
 datasets/more4/fetched/Gaming/ (NOT committed: fetched material); their rows replace this source's rows in
@@ -47,6 +48,11 @@ SOURCES = {
         what="Procgen Benchmark: 4x4 mosaic of its 16 procedurally generated 2-D games (screenshots/procgen.gif)",
         notes="mosaic of 16 game views (CoinRun, StarPilot, Maze, ...); whole GIF (4 s)",
         items=[("screenshots/procgen.gif", "mosaic", [(0, None)], None, 360, None)]),
+    "lolstream": dict(repo="AbelNTU/Video-Faker", commit="a09ba9bfcaaeb73d15b4a87c0c93bb4975db4930",
+        license="not stated (no licence in the repository)", slug="lol-stream",
+        what="League of Legends stream excerpt (shortvideo/rius1v4.mp4): 3-D MOBA gameplay with HUD, sponsor logo and a facecam",
+        notes="modern 3-D game (isometric MOBA) as streamed: HUD, minimap, a small webcam overlay bottom left; the last segment includes the greyed death screen",
+        items=[("shortvideo/rius1v4.mp4", "match", [(4, 9), (13, 9), (22, 9)], None, 360, None)]),
 }
 
 if __name__ == "__main__":

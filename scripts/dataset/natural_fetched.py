@@ -13,7 +13,8 @@ Repositories (fetch each with the search tool, then pass its git dir): facebookr
 facebookresearch/co-tracker, gaomingqi/Track-Anything, talmolab/sleap, sczhou/ProPainter,
 OpenGVLab/Ask-Anything, DAMO-NLP-SG/Video-LLaMA, PKU-YuanGroup/Video-LLaVA, magic-research/PLLaVA,
 LLaVA-VL/LLaVA-NeXT, dmlc/decord, ageitgey/face_recognition, DeepLabCut/DeepLabCut, hkchengrex/Cutie,
-udacity/CarND-LaneLines-P1, DeepMotionEditing/deep-motion-editing, KwaiVGI/LivePortrait.
+udacity/CarND-LaneLines-P1, DeepMotionEditing/deep-motion-editing, KwaiVGI/LivePortrait,
+AbelNTU/Video-Faker (its snapshot's git dir is repo/.git: pass it as AbelNTU/Video-Faker=GITDIR).
 Needs ffmpeg/ffprobe (apt-get install -y ffmpeg).
 """
 import csv, os, shutil, subprocess, sys, tempfile
@@ -121,6 +122,11 @@ SOURCES = {
                ('assets/examples/source/s18.mp4', 's18', [(0, 9)]),
                ('assets/examples/source/s20.mp4', 's20', [(0, 9)]),
                ('assets/examples/source/s32.mp4', 's32', [(0, 6)])]),
+    'ourtimes': dict(repo='AbelNTU/Video-Faker', commit='a09ba9bfcaaeb73d15b4a87c0c93bb4975db4930',
+        license='not stated (no licence in the repository; film trailer)', short=360,
+        what='trailer of the Taiwanese film Our Times (2015): school, street and shop scenes, burnt-in subtitles (2.5:1 after cropping)',
+        # letterbox and the release-date logo (top left) cropped off; logo, pink text cards and title left out
+        items=[('shortvideo/ourtimes.mp4', 'trailer', [(1.0, 5.0), (7.0, 3.9), (13.0, 9.5)], 'crop=640:252:0:62')]),
 }
 
 

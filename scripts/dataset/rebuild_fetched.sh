@@ -9,7 +9,7 @@
 #   ageitgey/face_recognition DeepLabCut/DeepLabCut hkchengrex/Cutie
 #   ShuhongChen/eisai-anime-interpolator Samsung/rlottie dave-newsom/hack-verify-media
 #   facebookresearch/AnimatedDrawings udacity/CarND-LaneLines-P1 DeepMotionEditing/deep-motion-editing
-#   KwaiVGI/LivePortrait zatrit/bad-qt-graph
+#   KwaiVGI/LivePortrait zatrit/bad-qt-graph AbelNTU/Video-Faker (its snapshot's git dir is repo/.git)
 #   uvipen/Super-mario-bros-PPO-pytorch uvipen/Contra-PPO-pytorch uvipen/Flappy-bird-deep-Q-learning-pytorch
 #   kitao/pyxel openai/procgen
 #   charmbracelet/vhs maaslalani/slides Textualize/textual voila-dashboards/voila jupyterlab/jupyterlab
@@ -21,7 +21,8 @@ cd "$(dirname "$0")"
 MIRROR=${MIRROR:-/work/.mirror}
 sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
 command -v ffmpeg >/dev/null || { $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q ffmpeg; }
-g() { local d="$MIRROR/${1/\//+}/repo"; [ -d "$d" ] || { echo "not fetched: $1 ($d)" >&2; exit 1; }; echo "$d"; }
+g() { local d="$MIRROR/${1/\//+}/repo"; [ -d "$d" ] || { echo "not fetched: $1 ($d)" >&2; exit 1; }
+      if [ -d "$d/.git" ]; then echo "$d/.git"; else echo "$d"; fi; }   # some snapshots come with a work tree
 
 python3 natural_fetched.py \
   "$(g facebookresearch/sam2)" "$(g facebookresearch/co-tracker)" "$(g gaomingqi/Track-Anything)" \
@@ -29,7 +30,8 @@ python3 natural_fetched.py \
   "$(g DAMO-NLP-SG/Video-LLaMA)" "$(g PKU-YuanGroup/Video-LLaVA)" "$(g magic-research/PLLaVA)" \
   "$(g LLaVA-VL/LLaVA-NeXT)" "$(g dmlc/decord)" \
   "$(g ageitgey/face_recognition)" "$(g DeepLabCut/DeepLabCut)" "$(g hkchengrex/Cutie)" \
-  "$(g udacity/CarND-LaneLines-P1)" "$(g DeepMotionEditing/deep-motion-editing)" "$(g KwaiVGI/LivePortrait)"
+  "$(g udacity/CarND-LaneLines-P1)" "$(g DeepMotionEditing/deep-motion-editing)" "$(g KwaiVGI/LivePortrait)" \
+  "AbelNTU/Video-Faker=$(g AbelNTU/Video-Faker)"
 python3 animation_fetched.py video2x "$(g k4yt3x/video2x)"
 python3 animation_fetched.py anisora "$(g bilibili/Index-anisora)"
 python3 animation_fetched.py sintel "$(g Mangomm/FFmpegC)"
@@ -41,11 +43,14 @@ python3 animation_fetched.py steamboat "$(g dave-newsom/hack-verify-media)"
 python3 animation_fetched.py copying "$(g dave-newsom/hack-verify-media)"
 python3 animation_fetched.py animdraw "$(g facebookresearch/AnimatedDrawings)"
 python3 animation_fetched.py badapple "$(g zatrit/bad-qt-graph)"
+python3 animation_fetched.py frozen "$(g AbelNTU/Video-Faker)"
+python3 animation_fetched.py lifein30s "$(g AbelNTU/Video-Faker)"
 python3 gaming_fetched.py mario "$(g uvipen/Super-mario-bros-PPO-pytorch)"
 python3 gaming_fetched.py contra "$(g uvipen/Contra-PPO-pytorch)"
 python3 gaming_fetched.py flappy "$(g uvipen/Flappy-bird-deep-Q-learning-pytorch)"
 python3 gaming_fetched.py pyxel "$(g kitao/pyxel)"
 python3 gaming_fetched.py procgen "$(g openai/procgen)"
+python3 gaming_fetched.py lolstream "$(g AbelNTU/Video-Faker)"
 python3 flat_fetched.py vhs "$(g charmbracelet/vhs)"
 python3 flat_fetched.py slides "$(g maaslalani/slides)"
 python3 flat_fetched.py textual "$(g Textualize/textual)"
