@@ -176,9 +176,10 @@ class SingleVideoClassifier:
         ``probabilities``, ``members``, ``tta``, ``frames`` (timestamp and attention per sampled
         frame), ``video`` metadata, ``model`` and ``timings_ms`` (decode, features, temporal, total).
         ``use_tta=None`` uses the bundle's default. ``timeline`` ("interval" or "shots") adds
-        ``timeline``: per-window predictions (see app.explain.timeline). Raises
-        ``VideoDecodeError`` for input that is not a decodable video, ``FileNotFoundError``, and
-        ``ValueError`` for bad arguments.
+        ``timeline``: per-window predictions over the same span (see app.explain.timeline). Raises
+        ``VideoDecodeError`` for input that is not a decodable video or a bad ``start``/``end``
+        (code ``bad_segment``, as the API's), ``FileNotFoundError``, and ``ValueError`` for other bad
+        arguments.
         """
         return self._classify(path, use_tta, top_k, start=start, end=end, timeline=timeline,
                               timeline_interval=timeline_interval)[0]
@@ -213,7 +214,7 @@ class SingleVideoClassifier:
 
             t1 = time.perf_counter()
             result["timeline"] = make_timeline(self, path, mode=timeline, interval=timeline_interval, tta=tta,
-                                               answer=result)
+                                               answer=result, start=start, end=end)
             result["timings_ms"]["timeline"] = round((time.perf_counter() - t1) * 1e3, 2)
         return result, streamed.sampled
 

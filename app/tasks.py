@@ -169,14 +169,12 @@ def run_task(classifier, video: StoredVideo, options: TaskOptions) -> dict:
     with ``frames``). Explanation: {result, target, method, frames: [{index, timestamp, attention,
     box, frame_png, overlay_png}]}, PNGs as base64. ``video.filename`` is the result's file name.
 
-    Raises OptionError (a class the model does not have; a timeline or explanation of a segment:
-    both cover the whole video), ``VideoDecodeError`` for input that is not a decodable video,
-    ``FileNotFoundError``.
+    A segment (``video.start``/``end``) is what is classified, explained and drawn on the timeline.
+
+    Raises OptionError (a class the model does not have), ``VideoDecodeError`` for input that is
+    not a decodable video or a segment outside it (``bad_segment``), ``FileNotFoundError``.
     """
     options.check_classes(classifier.classes)
-    if video.segment and (options.timeline or options.explain):
-        raise OptionError("timelines and explanations cover the whole video; they cannot go with a segment "
-                          "(start/end)")
     if options.explain is not None:
         return _explain(classifier, video, options)
     return _classify(classifier, video, options)
@@ -202,7 +200,8 @@ def _explain(clf, video: StoredVideo, options: TaskOptions) -> dict:
     from app.explain.video import explain_video, to_json  # torch and the classifier: only when explaining
 
     ex = options.explain
-    out = to_json(explain_video(clf, video.path, k=ex.k, method=ex.method, target=ex.target, use_tta=options.tta))
+    out = to_json(explain_video(clf, video.path, k=ex.k, method=ex.method, target=ex.target, use_tta=options.tta,
+                                start=video.start, end=video.end))
     out["result"]["video"]["filename"] = video.name
     return out
 

@@ -14,6 +14,9 @@ const chosen = document.getElementById("chosen");
 const submit = document.getElementById("submit");
 const tta = document.getElementById("tta");
 const interval = document.getElementById("interval");
+const startInput = document.getElementById("start");
+const endInput = document.getElementById("end");
+const picker = document.getElementById("segment-picker");
 const progress = new Progress(document.getElementById("progress"), document.getElementById("progress-bar"),
                               document.getElementById("progress-text"));
 const errorBox = document.getElementById("error");
@@ -60,21 +63,52 @@ interval.addEventListener("input", () => { document.getElementById("timeline-int
 
 form.addEventListener("submit", (e) => {
   e.preventDefault();
+  send();
+});
+
+// The result's segment picker: the same file again, the chosen span only (or all of it).
+picker.addEventListener("submit", (e) => {
+  e.preventDefault();
+  startInput.value = document.getElementById("pick-start").value;
+  endInput.value = document.getElementById("pick-end").value;
+  send();
+});
+document.getElementById("pick-whole").addEventListener("click", () => {
+  startInput.value = "";
+  endInput.value = "";
+  send();
+});
+
+function send() {
   if (!file) return;
-  const sent = { file, tta: tta.checked };
+  const sent = { file, tta: tta.checked, start: startInput.value.trim(), end: endInput.value.trim() };
   const data = new FormData();
   data.append("video", file, file.name);
   data.append("tta", sent.tta ? "true" : "false");
   const mode = timelineMode();
   data.append("timeline", mode);
   if (mode === "interval") data.append("interval", interval.value);
+  if (sent.start) data.append("start", sent.start);
+  if (sent.end) data.append("end", sent.end);
   errorBox.hidden = true;
   resultBox.hidden = true;
   submit.disabled = true;
   postForm(form.action, data, progress, "Queued…")
     .then(({ body }) => poll(body.status_url, sent))
     .catch((err) => showError(err.message));
-});
+}
+
+// What span the answer is about, and the picker set to it.
+function showSegment(r) {
+  const seg = r.video.segment;
+  const whole = r.video.duration;
+  document.getElementById("segment-note").textContent = seg
+    ? "This answer is about " + secs(seg[0]) + "–" + secs(Math.min(seg[1], whole)) + " of the " + secs(whole) + " video."
+    : "This answer is about the whole " + secs(whole) + " video.";
+  document.getElementById("pick-start").value = seg ? seg[0] : "";
+  document.getElementById("pick-end").value = seg ? seg[1] : "";
+  document.getElementById("pick-whole").hidden = !seg;
+}
 
 function poll(url, sent) {
   fetch(url, { headers: { Accept: "application/json" } })
@@ -94,6 +128,7 @@ function showResult(r, sent) {
   submit.disabled = false;
   document.getElementById("label").textContent = pretty(r.label);
   document.getElementById("confidence").textContent = pct(r.confidence);
+  showSegment(r);
   const note = document.getElementById("uncertain-note");
   note.hidden = !r.uncertain;
   const reasons = (r.uncertain_reasons || []).join("; ");
@@ -105,7 +140,7 @@ function showResult(r, sent) {
   const duration = r.video.duration || r.frames[r.frames.length - 1].timestamp;
   renderFrames(r, duration);
   renderTimeline(r, duration);
-  why.reset(r, sent.file, sent.tta);
+  why.reset(r, sent);
   renderVideo(r);
   resultBox.hidden = false;
   resultBox.scrollIntoView({ behavior: "smooth", block: "start" });

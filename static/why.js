@@ -24,8 +24,10 @@ export class WhyView {
   }
 
   // A new result: forget the last explanation and offer its classes.
-  reset(result, file, tta) {
-    this.subject = { file, tta, predicted: result.predicted_label };
+  // ``sent``: what the page sent for it ({file, tta, start, end}); "Why?" explains the same span.
+  reset(result, sent) {
+    this.subject = { file: sent.file, tta: sent.tta, start: sent.start, end: sent.end,
+                     predicted: result.predicted_label };
     this.output.hidden = true;
     this.error.hidden = true;
     this.progress.hide();
@@ -36,7 +38,7 @@ export class WhyView {
   }
 
   run() {
-    const { file, tta } = this.subject;
+    const { file, tta, start, end } = this.subject;
     const method = this.root.querySelector('input[name="why-method"]:checked').value;
     const data = new FormData();
     data.append("video", file, file.name);
@@ -44,6 +46,8 @@ export class WhyView {
     data.append("method", method);
     data.append("k", this.root.querySelector("#why-k").value);
     data.append("class", this.classSelect.value);
+    if (start) data.append("start", start);  // the span the answer is about
+    if (end) data.append("end", end);
     this.button.disabled = true;
     this.error.hidden = true;
     postForm(this.url, data, this.progress, "Computing " + METHOD_NAMES[method] + " on the most-attended frames…")

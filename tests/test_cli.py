@@ -28,9 +28,25 @@ def test_classify_table_and_a_bad_file_among_good_ones(wiring_bundle, clips, tmp
     assert lines[0].split()[:3] == ["FILE", "LABEL", "CONF"]
     assert len(lines) == 3  # header + the two good files, in order
     errors = [line for line in err.splitlines() if line.startswith("videoclf: error:")]
-    assert errors == [f"videoclf: error: broken.mp4: not a readable video (the file may be truncated or corrupt, "
+    assert errors == [f"videoclf: error: [not_video] broken.mp4: not a readable video (the file may be truncated or corrupt, "
                       f"or not a video at all)"]
     assert "untrained wiring bundle" in err
+
+
+def test_classify_a_segment_and_errors_in_the_apis_codes(wiring_bundle, clips, tmp_path, capsys):
+    code = main(["classify", "--model", str(wiring_bundle), "--json", "--start", "1", "--end", "3", clips[0]])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    result = json.loads(out)
+    assert result["video"]["segment"] == [1.0, 3.0] and all(1 <= f["timestamp"] <= 3 for f in result["frames"])
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00" * 1000)
+    code = main(["classify", "--model", str(wiring_bundle), "--json", "--start", "500", clips[0], str(bad)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    codes = [json.loads(line)["error"]["code"] for line in out.strip().splitlines()]
+    assert codes == ["bad_segment", "not_video"]  # the API's codes, not Python class names
+    assert "[bad_segment]" in err
 
 
 def test_classify_json_lines(wiring_bundle, clips, capsys):
@@ -85,6 +101,6 @@ def test_classify_refuses_the_files_that_hung_the_service_and_goes_on(wiring_bun
     assert len(out.strip().splitlines()) == 2  # header + the good file
     errors = [line for line in err.splitlines() if line.startswith("videoclf: error:")]
     assert len(errors) == 2
-    assert errors[0].startswith("videoclf: error: ts0.mp4: the header declares 0.00195312 frames per second")
-    assert errors[1] == ("videoclf: error: list.m3u8: not a readable video (it is a playlist or a list of files, "
+    assert errors[0].startswith("videoclf: error: [bad_header] ts0.mp4: the header declares 0.00195312 frames per second")
+    assert errors[1] == ("videoclf: error: [not_video] list.m3u8: not a readable video (it is a playlist or a list of files, "
                          "which is never followed)")

@@ -13,6 +13,7 @@ import pytest
 
 from app.bundle import DEFAULT_BUNDLE
 from app.tasks import MAX_K, ExplainOptions, OptionError, StoredVideo, TaskOptions, run_task
+from app.video import VideoDecodeError
 from tests.conftest import REPO, post_video
 
 
@@ -89,12 +90,23 @@ def test_options_round_trip_through_a_stored_job():
         TaskOptions.from_dict({"top_k": -1})
 
 
-def test_a_class_the_model_lacks_and_a_timeline_of_a_segment_are_refused(clf, clip):
+def test_a_class_the_model_lacks_is_refused_and_a_bad_segment_is_bad_segment(clf, clip):
     options = TaskOptions(explain=ExplainOptions(target="Cats"))
     with pytest.raises(OptionError, match="class must be one of Animation, Flat_Content, Gaming, Natural_Content"):
         run_task(clf, StoredVideo(clip), options)
-    with pytest.raises(OptionError, match="cannot go with a segment"):
-        run_task(clf, StoredVideo(clip, start=0.0, end=2.0), TaskOptions(timeline="interval"))
+    for start, end in ((-1.0, None), (2.0, 1.0), (float("nan"), None), ("1", None)):
+        with pytest.raises(VideoDecodeError) as info:  # as the API's code, not a bare ValueError
+            run_task(clf, StoredVideo(clip, start=start, end=end), TaskOptions())
+        assert info.value.code == "bad_segment"
+    with pytest.raises(VideoDecodeError) as info:
+        clf.classify_video(clip, start=-1.0)
+    assert info.value.code == "bad_segment"
+
+
+def test_a_timeline_of_a_segment_covers_that_segment(clf, clip):
+    doc = run_task(clf, StoredVideo(clip, start=1.0, end=3.0), TaskOptions(timeline="interval", interval=1.0))
+    assert [(w["start"], w["end"]) for w in doc["timeline"]["windows"]] == [(1.0, 2.0), (2.0, 3.0)]
+    assert doc["timeline"]["video"]["probabilities"] == doc["probabilities"]
 
 
 def test_a_segment_is_classified_from_its_own_frames(clf, clip):
@@ -144,6 +156,6 @@ def test_videoclf_classify_refuses_bad_options_with_the_task_message(clip, capsy
 
     assert main(["classify", "--interval", "3", str(clip)]) == 2  # before any model is loaded
     err = capsys.readouterr().err
-    assert "videoclf: error: interval is the window length of timeline=interval" in err
+    assert "videoclf: error: [bad_field] interval is the window length of timeline=interval" in err
     assert main(["classify", "--timeline", "interval", "--interval", "0", str(clip)]) == 2
     assert "interval must be a number of seconds above 0" in capsys.readouterr().err

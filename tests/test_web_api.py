@@ -192,3 +192,70 @@ def test_server_failure_is_a_json_500_without_details(app, client, clips, tmp_pa
     monkeypatch.setattr(service, "upload_dir", tmp_path / "gone")  # the upload cannot be written
     err = assert_error(post_video(client, clips[0]), 500, "internal")
     assert "gone" not in err["message"]
+
+
+def test_segment_fields_are_honoured(app, client, two_class_video, uploads):
+    """start/end classify that segment only: on /classify, on /jobs (stored with the job), with a
+    timeline (its windows cover the segment) and on /explain; the answer is the library's."""
+    path, _ = two_class_video
+    clf = app.extensions["videoclf.inference"].classifier
+    r = post_video(client, path, start="2", end="6").get_json()
+    assert r["video"]["segment"] == [2.0, 6.0]
+    assert all(2.0 <= f["timestamp"] <= 6.0 for f in r["frames"])
+    assert r["probabilities"] == clf.classify_video(path, start=2.0, end=6.0)["probabilities"]
+    assert r["probabilities"] != clf.classify_video(path)["probabilities"]  # not the whole video's answer
+    job = client.post("/jobs", data={"video": (io.BytesIO(path.read_bytes()), "two.mp4"), "start": "2", "end": "6",
+                                     "timeline": "interval", "interval": "2"})
+    assert job.status_code == 202
+    done = wait_for_job(poller(client), job.get_json()["status_url"])
+    assert done["options"]["start"] == 2.0 and done["options"]["end"] == 6.0
+    result = done["result"]
+    assert result["probabilities"] == r["probabilities"]
+    windows = result["timeline"]["windows"]
+    assert [(w["start"], w["end"]) for w in windows] == [(2.0, 4.0), (4.0, 6.0)]
+    assert result["timeline"]["video"]["probabilities"] == r["probabilities"]
+    ex = post_video(client, path, endpoint="/explain", start="2", end="6", k="2").get_json()
+    assert ex["result"]["video"]["segment"] == [2.0, 6.0]
+    assert all(2.0 <= f["timestamp"] <= 6.0 for f in ex["frames"])
+
+
+@pytest.mark.parametrize("fields,field", [
+    ({"tpo_k": "2"}, "tpo_k"),  # a typo is refused, not taken as "the default"
+    ({"start": "-1"}, "start"), ({"start": "soon"}, "start"), ({"end": "nan"}, "end"),
+    ({"start": "4", "end": "2"}, "end"), ({"end": "0"}, "end"),
+    ({"model": "some-other-model"}, "model"),
+])
+def test_bad_or_unknown_fields_are_refused_by_name(client, clips, uploads, fields, field):
+    for endpoint in ("/classify", "/jobs", "/explain"):
+        err = assert_error(post_video(client, clips[0], endpoint=endpoint, **fields), 400, "bad_field")
+        assert err["field"] == field and field in err["message"], (endpoint, err)
+    assert list(uploads.iterdir()) == []  # refused before anything was stored
+
+
+def test_an_unknown_file_part_is_refused(client, clips, uploads):
+    data = {"video": (io.BytesIO(clips[0].read_bytes()), "a.mp4"), "thumbnail": (io.BytesIO(b"x"), "t.png")}
+    err = assert_error(client.post("/classify", data=data), 400, "bad_field")
+    assert err["field"] == "thumbnail"
+
+
+def test_model_field_may_name_the_served_bundle(app, client, clips, uploads):
+    served = client.get("/api/models").get_json()["models"][0]
+    assert served["loaded"] is True
+    clf = app.extensions["videoclf.inference"].classifier
+    for name in (served["id"], clf.bundle.name):
+        assert post_video(client, clips[0], model=name).status_code == 200
+
+
+def test_a_segment_past_the_end_is_bad_segment(client, clips, uploads):
+    err = assert_error(post_video(client, clips[0], start="500"), 422, "bad_segment")
+    assert "segment" in err["message"]
+
+
+def test_openapi_lists_exactly_the_fields_the_routes_take(client):
+    from app.web.uploads import CLASSIFY_FIELDS, EXPLAIN_FIELDS
+
+    schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
+    assert set(schemas["Upload"]["properties"]) == {"video", *CLASSIFY_FIELDS}
+    assert set(schemas["ExplainUpload"]["properties"]) == {"video", *EXPLAIN_FIELDS}
+    assert schemas["Upload"]["additionalProperties"] is False  # unknown fields are refused
+    assert "field" in schemas["Error"]["properties"]["error"]["properties"]

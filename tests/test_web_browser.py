@@ -157,3 +157,38 @@ def test_timeline_band_and_why(server, page, two_class_video):
     expect(page.locator("#why-summary")).to_contain_text("Grad-CAM++ for")
     assert not page.problems, page.problems
     assert not any(server.upload_dir.iterdir())
+
+
+def test_segment_picker_on_the_result(server, page, two_class_video):
+    """The result says which span it is about; its picker classifies another span of the same file,
+    and a span outside the video is explained, not crashed on."""
+    path, _ = two_class_video
+    page.goto(server.url + "/")
+    page.set_input_files("#video", str(path))
+    page.click("#submit")
+    expect(page.locator("#result")).to_be_visible(timeout=180_000)
+    expect(page.locator("#segment-note")).to_have_text("This answer is about the whole 12.0 s video.")
+    expect(page.locator("#pick-whole")).to_be_hidden()
+    page.fill("#pick-start", "6")
+    page.fill("#pick-end", "12")
+    page.click("#pick-submit")
+    expect(page.locator("#segment-note")).to_have_text("This answer is about 6.0 s–12.0 s of the 12.0 s video.",
+                                                       timeout=180_000)
+    expect(page.locator("#start")).to_have_value("6")  # the upload form says what was sent
+    expect(page.locator("#strip figure")).to_have_count(16)
+    page.screenshot(path=str(ARTIFACTS / "segment_picker.png"), full_page=True)
+    page.click("#pick-whole")
+    expect(page.locator("#segment-note")).to_have_text("This answer is about the whole 12.0 s video.",
+                                                       timeout=180_000)
+    page.fill("#pick-start", "30")
+    page.fill("#pick-end", "")
+    page.click("#pick-submit")
+    expect(page.locator("#error")).to_contain_text("segment", timeout=60_000)
+    page.fill("#start", "")  # the upload form keeps the last span: clear it for the whole video
+    page.click("#submit")
+    expect(page.locator("#result")).to_be_visible(timeout=180_000)
+    expect(page.locator("#segment-note")).to_have_text("This answer is about the whole 12.0 s video.",
+                                                       timeout=180_000)
+    assert not page.problems, page.problems
+    left = list(server.upload_dir.iterdir())
+    assert not left, [(p.name, p.stat().st_size) for p in left]

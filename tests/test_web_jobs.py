@@ -33,7 +33,8 @@ def test_job_lifecycle_and_result(app, clips):
     assert response.headers["Location"] == body["status_url"] == f"/jobs/{body['id']}"
     job = wait_for_job(poller(client), body["status_url"])
     assert job["status"] == "done" and job["id"] == body["id"]
-    assert job["options"] == {"tta": True, "top_k": 3, "timeline": None, "interval": None, "frames": False}
+    assert job["options"] == {"tta": True, "top_k": 3, "timeline": None, "interval": None, "frames": False,
+                              "start": None, "end": None}
     assert job["created"] <= job["started"] <= job["finished"]
     result = job["result"]
     assert len(result["top_k"]) == 3 and result["tta"]["enabled"] is True

@@ -83,7 +83,8 @@ def test_jobs_and_the_page_carry_the_timeline(app, client, two_class_video, uplo
     response = post_video(client, path, endpoint="/jobs", timeline="interval", interval="3")
     assert response.status_code == 202
     job = wait_for_job(poller(client), response.get_json()["status_url"])
-    assert job["options"] == {"tta": None, "top_k": None, "timeline": "interval", "interval": 3.0, "frames": False}
+    assert job["options"] == {"tta": None, "top_k": None, "timeline": "interval", "interval": 3.0, "frames": False,
+                              "start": None, "end": None}
     assert len(check_windows(job["result"], app.extensions["videoclf.inference"].classifier.classes)) == 4
     response = post_video(client, path, endpoint="/upload", headers={"X-CSRFToken": csrf_token(client)},
                           timeline="shots")

@@ -1,4 +1,4 @@
-"""``videoclf classify VIDEO... [--tta] [--top-k K] [--model DIR] [--json]``"""
+"""``videoclf classify VIDEO... [--tta] [--top-k K] [--start S] [--end S] [--model DIR] [--json]``"""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from app.bundle import BundleError, default_bundle_dir
-from app.cli.common import add_device_options, fail, load_classifier, positive_int
+from app.cli.common import add_device_options, error_code, fail, load_classifier, positive_int, segment_args
 from app.explain.choices import TIMELINE_MODES
 from app.features.backbones import BackboneUnavailableError
 from app.tasks import OptionError, StoredVideo, TaskOptions, run_task
@@ -27,6 +27,7 @@ def add_parser(sub) -> None:
                    help="also classify windows over the video: fixed intervals or shots")
     p.add_argument("--interval", type=float, default=None,
                    help="window length in seconds for --timeline interval (default: 2)")
+    segment_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object per video (JSON Lines)")
     add_device_options(p)
     p.set_defaults(run=run)
@@ -49,13 +50,13 @@ def run(args) -> int:
         print(f"{'FILE':40} {'LABEL':18} {'CONF':>6}  TOP-K{'':30} {'FRAMES':>6} {'MS':>7}")
     for video in args.videos:
         try:
-            result = run_task(clf, StoredVideo(video), options)
+            result = run_task(clf, StoredVideo(video, start=args.start, end=args.end), options)
         except (VideoDecodeError, OSError, ValueError) as exc:
             failed += 1
             message = str(exc) if Path(video).name in str(exc) else f"{video}: {exc}"
-            fail(message, 1)
+            fail(f"[{error_code(exc)}] {message}", 1)
             if args.json:
-                print(json.dumps({"file": video, "error": {"code": type(exc).__name__, "message": str(exc)}}))
+                print(json.dumps({"file": video, "error": {"code": error_code(exc), "message": str(exc)}}))
             continue
         if args.json:
             print(json.dumps({"file": video, **result}))

@@ -5,10 +5,38 @@ import argparse
 import sys
 
 
-def fail(message: str, code: int = 2) -> int:
-    """Print a one-line error to stderr and return the exit code."""
-    print(f"videoclf: error: {' '.join(str(message).split())}", file=sys.stderr)
+def error_code(exc: BaseException) -> str:
+    """The API's error code for an exception (``VideoDecodeError`` carries its own: bad_segment,
+    not_video, ...), so scripts switch on the same words whichever way they called."""
+    from app.tasks import OptionError  # light: no torch
+
+    code = getattr(exc, "code", None)
+    if isinstance(code, str):
+        return code
+    if isinstance(exc, OptionError):
+        return "bad_field"
+    if isinstance(exc, FileNotFoundError):
+        return "not_found"
+    if isinstance(exc, (ValueError, TypeError)):
+        return "bad_request"
+    if isinstance(exc, OSError):
+        return "io_error"
+    return "internal"
+
+
+def fail(message, code: int = 2) -> int:
+    """Print a one-line error to stderr (an exception's with its API error code) and return the exit code."""
+    text = " ".join(str(message).split())
+    if isinstance(message, BaseException):
+        text = f"[{error_code(message)}] {text}"
+    print(f"videoclf: error: {text}", file=sys.stderr)
     return code
+
+
+def segment_args(p) -> None:
+    """``--start`` / ``--end``: a segment of the video, in seconds (as the API's fields)."""
+    p.add_argument("--start", type=float, default=None, metavar="S", help="classify from S seconds on")
+    p.add_argument("--end", type=float, default=None, metavar="S", help="classify up to S seconds")
 
 
 def scales_arg(text: str) -> list[float]:

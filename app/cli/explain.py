@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from app.bundle import BundleError, default_bundle_dir
-from app.cli.common import add_device_options, fail, load_classifier, positive_int
+from app.cli.common import add_device_options, fail, load_classifier, positive_int, segment_args
 from app.features.backbones import BackboneUnavailableError
 from app.video import VideoDecodeError
 
@@ -20,6 +20,7 @@ def add_parser(sub) -> None:
     p.add_argument("--k", type=positive_int, default=4, help="how many frames (default 4)")
     p.add_argument("--method", choices=["gradcam", "gradcam++"], default="gradcam")
     p.add_argument("--class", dest="target", default=None, help="explain this class (default: the prediction)")
+    segment_args(p)
     add_device_options(p)
     p.set_defaults(run=run)
 
@@ -29,7 +30,8 @@ def run(args) -> int:
 
     try:
         clf = load_classifier(args)
-        exp = explain_video(clf, args.video, k=args.k, method=args.method, target=args.target)
+        exp = explain_video(clf, args.video, k=args.k, method=args.method, target=args.target, start=args.start,
+                            end=args.end)
     except (BundleError, BackboneUnavailableError, VideoDecodeError, OSError, ValueError) as exc:
         return fail(exc, 1)
     out = Path(args.out)

@@ -49,14 +49,14 @@ def shot_windows(start: float, end: float, cuts: list[float], max_windows: int,
 
 def timeline(clf, path: str | os.PathLike, *, mode: str = "interval", interval: float = 2.0,
              frames_per_window: int = 8, max_windows: int = 60, aggregate: str = "mean", tta: bool = False,
-             answer: dict | None = None) -> dict:
+             answer: dict | None = None, start: float | None = None, end: float | None = None) -> dict:
     """Per-window labels and probabilities, and the whole video's row.
 
     ``windows_aggregate`` is what the windows say together: "mean" (duration-weighted mean of
     window probabilities) or "vote" (the label of most windows). ``video``, the whole-video row, is
     ``answer`` (the classification the timeline belongs to: the same frames and calibration, so a
     page never shows two answers) when one is given, else that aggregate. Raises ValueError for bad
-    options and what decoding raises.
+    options and what decoding raises. ``start``/``end``: the windows cover that segment only.
     """
     if mode not in MODES:
         raise ValueError(f"unknown timeline mode {mode!r}; choose one of {list(MODES)}")
@@ -76,7 +76,8 @@ def timeline(clf, path: str | os.PathLike, *, mode: str = "interval", interval: 
                       else interval_windows(start, end, interval, max_windows))
         return [uniform_timestamps(a, b, frames_per_window) for a, b in planned]
 
-    sampled = sample_plan(path, plan, transform=clf.backbone.preprocessing.prepare, isolation=clf.decode_isolation)
+    sampled = sample_plan(path, plan, start=start, end=end, transform=clf.backbone.preprocessing.prepare,
+                          isolation=clf.decode_isolation)
     with clf.device_lock:
         feats = clf.backbone(sampled.frames)
     keep = [w for w, idx in enumerate(sampled.scale_indices) if len(idx)]

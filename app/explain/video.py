@@ -22,8 +22,9 @@ def png_bytes(rgb: np.ndarray) -> bytes:
 
 
 def explain_video(clf: SingleVideoClassifier, path: str | os.PathLike, *, k: int = 4, method: str = "gradcam",
-                  target: str | None = None, use_tta: bool | None = None, box_threshold: float = 0.5) -> dict:
-    """The classifier's result plus, for the ``k`` frames with the most attention, a heatmap of
+                  target: str | None = None, use_tta: bool | None = None, box_threshold: float = 0.5,
+                  start: float | None = None, end: float | None = None) -> dict:
+    """The classifier's result (of the ``start``-``end`` segment when given) plus, for the ``k`` frames with the most attention, a heatmap of
     where the model looked for ``target`` (default: the predicted class) and a saliency box.
 
     Returns {"result": <classify result>, "target", "method", "frames": [{index, timestamp,
@@ -39,7 +40,7 @@ def explain_video(clf: SingleVideoClassifier, path: str | os.PathLike, *, k: int
     if target is not None and target not in classes:
         raise ValueError(f"unknown class {target!r}; the model's classes are {classes}")
     tta = clf.bundle.tta_default if use_tta is None else bool(use_tta)
-    pred, streamed = clf.predict(path, tta=tta)
+    pred, streamed = clf.predict(path, tta=tta, start=start, end=end)
     result = clf.postprocess(pred, streamed.sampled, top_k=len(classes))
     result["video"]["filename"] = os.path.basename(str(path))
     goal = target or result["predicted_label"]

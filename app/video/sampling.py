@@ -528,10 +528,13 @@ def _check_args(max_frames, scales, start, end, backend) -> None:
         raise ValueError(f"max_frames must be a positive integer, got {max_frames!r}")
     if not scales or float(scales[0]) != 1.0 or any(not (0.1 <= float(s) <= 4.0) for s in scales):
         raise ValueError(f"scales must start with 1.0 and lie in [0.1, 4], got {list(scales)!r}")
-    if start is not None and (not math.isfinite(start) or start < 0):
-        raise ValueError(f"start must be a non-negative number of seconds, got {start!r}")
-    if end is not None and (not math.isfinite(end) or end <= (start or 0.0)):
-        raise ValueError(f"end must be after start, got start={start!r} end={end!r}")
+    # A bad segment is the API's ``bad_segment`` for Python callers too (still a ValueError).
+    if start is not None and (isinstance(start, bool) or not isinstance(start, (int, float, np.number))
+                              or not math.isfinite(start) or start < 0):
+        raise VideoDecodeError(f"start must be a non-negative number of seconds, got {start!r}", code="bad_segment")
+    if end is not None and (isinstance(end, bool) or not isinstance(end, (int, float, np.number))
+                            or not math.isfinite(end) or end <= (start or 0.0)):
+        raise VideoDecodeError(f"end must be after start, got start={start!r} end={end!r}", code="bad_segment")
     if backend not in ("auto", *READERS):
         raise ValueError(f"backend must be one of {['auto', *READERS]}, got {backend!r}")
 

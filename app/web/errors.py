@@ -47,7 +47,19 @@ class ApiError(Exception):
 
 
 class BadField(ApiError):
+    """A bad or unknown form field; ``field`` names it (also in the JSON answer)."""
+
     code = "bad_field"
+
+    def __init__(self, message: str, *, field: str | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.field = field
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        if self.field:
+            out["field"] = self.field
+        return out
 
 
 class MissingFile(ApiError):

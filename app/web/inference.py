@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import time
 from concurrent.futures import Future
@@ -88,7 +89,13 @@ class InferenceService:
         """The request's video and options as an Upload (503 first if the model is not there);
         ``frames`` adds thumbnails to the result."""
         self.require_classifier()
-        return uploads.receive(request, self.upload_dir, frames=frames)
+        return uploads.receive(request, self.upload_dir, frames=frames, served=self.served_names())
+
+    def served_names(self) -> tuple[str, ...]:
+        """What a request's ``model`` field may say: the served bundle's id in /api/models, its name."""
+        clf = self.require_classifier()
+        key = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(self.model_dir).resolve().name) or "bundle"
+        return tuple(dict.fromkeys([key, clf.bundle.name]))
 
     # -- running --------------------------------------------------------------------------------
     def submit(self, fn, *args, on_cancel=None, timeout: float | None = None, on_timeout=None) -> Future:
@@ -119,8 +126,14 @@ class InferenceService:
     def receive_for_explain(self, request) -> Upload:
         """The request's video with what to explain as its options (503 first if the model is not there)."""
         clf = self.require_classifier()
-        options = explanations.parse_options(request.form, clf.classes)
-        return uploads.save(request, self.upload_dir, options)
+        form = request.form
+        uploads.check_fields(request, uploads.EXPLAIN_FIELDS)
+        uploads.check_model(form.get("model"), self.served_names())
+        start, end = uploads.parse_segment(form)
+        options = explanations.parse_options(form, clf.classes)
+        upload = uploads.save(request, self.upload_dir, options)
+        upload.start, upload.end = start, end
+        return upload
 
     def classify_now(self, upload: Upload, timeout: float) -> dict:
         """Classify on the pool and wait up to ``timeout`` seconds (the sync API); see ``run_now``."""

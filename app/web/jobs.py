@@ -90,7 +90,7 @@ class InProcessJobs(JobBackend):
         """
         self.store.purge(self.ttl_s)
         job_id = uuid.uuid4().hex
-        self.store.create(job_id, source=source, filename=upload.filename, options=upload.options.to_dict(),
+        self.store.create(job_id, source=source, filename=upload.filename, options=upload.stored_options(),
                           upload_path=str(upload.path), owner=self.owner)
         try:
             self._queue(job_id, upload)
@@ -189,7 +189,7 @@ class InProcessJobs(JobBackend):
                 counts["failed"] += 1
                 continue
             try:
-                upload = Upload(path, job["filename"], TaskOptions.from_dict(job["options"]))
+                upload = Upload.from_stored(path, job["filename"], job["options"])
                 self._queue(job["id"], upload)
                 counts["requeued"] += 1
             except (ApiError, OptionError) as exc:  # the pool is full; options stored by another version

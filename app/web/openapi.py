@@ -43,11 +43,19 @@ def _schemas() -> dict:
     tta_video = {"video": {"type": "string", "contentMediaType": "application/octet-stream",
                            "description": "the video file (any container and codec the decoders read)"},
                  "tta": {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no", "on", "off"],
-                         "description": "test-time augmentation; default: the model's choice"}}
+                         "description": "test-time augmentation; default: the model's choice"},
+                 "start": {"type": "number", "minimum": 0, "description": "classify from this second on "
+                           "(default: the start); the timeline and the explanation cover the same span"},
+                 "end": {"type": "number", "exclusiveMinimum": 0, "description": "classify up to this second, "
+                         "after start (default: the end); a segment outside the video is 422 bad_segment"},
+                 "model": {"type": "string", "description": "the served bundle's id (GET /api/models) or name; "
+                           "any other is 400: one model is served per server"}}
     return {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["code", "message"],
             "properties": {"code": {"type": "string"}, "message": {"type": "string", "description": "plain words"},
+                           "field": {"type": "string", "description": "the form field at fault (bad_field: a bad "
+                                     "value, or a field this route does not take: unknown fields are refused)"},
                            "status": {"type": "integer", "description": "HTTP status (in failed jobs)"}}}}},
         "Classification": {
             "type": "object",
@@ -132,7 +140,7 @@ def _schemas() -> dict:
             "finished": {"type": ["string", "null"], "format": "date-time"},
             "result": {"$ref": "#/components/schemas/Classification"},
             "error": {"$ref": "#/components/schemas/Error/properties/error"}}},
-        "Upload": {"type": "object", "required": ["video"], "properties": {
+        "Upload": {"type": "object", "required": ["video"], "additionalProperties": False, "properties": {
             **tta_video,
             "top_k": {"type": "integer", "minimum": 1, "description": "how many labels to list (default 5, "
                                                                        "at most the number of classes)"},
@@ -140,8 +148,8 @@ def _schemas() -> dict:
                                                                       "fixed intervals or shots (empty: none)"},
             "interval": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_INTERVAL_S,
                          "description": "window length in seconds, only with timeline=interval (default 2)"}}},
-        "ExplainUpload": {"type": "object", "required": ["video"], "properties": {
-            "video": tta_video["video"], "tta": tta_video["tta"],
+        "ExplainUpload": {"type": "object", "required": ["video"], "additionalProperties": False, "properties": {
+            **tta_video,
             "k": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": DEFAULT_K,
                   "description": "how many of the most-attended frames to explain"},
             "method": {"enum": list(METHODS), "default": METHODS[0]},

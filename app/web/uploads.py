@@ -1,7 +1,8 @@
 """Reading a classification request: the ``video`` file and its option fields.
 
-The fields (``tta``, ``top_k``, ``timeline``, ``interval``) are checked before anything is
-written, so a bad one costs neither disk nor a place in the queue: their text is parsed here, their
+The fields (``tta``, ``top_k``, ``timeline``, ``interval``, the segment ``start``/``end``, and
+``model``) are checked before anything is written, and a field the route does not know is
+refused (a typo must not pass as "the default"), so a bad one costs neither disk nor a place in the queue: their text is parsed here, their
 values are checked by ``app.tasks.TaskOptions`` (the one place for that, shared with the CLI). The upload is then copied to a
 private file (mode 0600, random name, in a 0700 directory) that the decoder reads; nothing here
 looks at the content or trusts the extension (the decoder decides what is a video). Whoever holds
@@ -11,6 +12,7 @@ the task cannot be queued.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import tempfile
@@ -26,6 +28,9 @@ _FALSE = {"false", "0", "no", "off"}
 _SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 PREFIX = "vc-"  # uploads are named vc-<pid>-<random><suffix>; the pid tells whose they are
+CLASSIFY_FIELDS = ("tta", "top_k", "timeline", "interval", "start", "end", "model")
+EXPLAIN_FIELDS = ("tta", "k", "method", "class", "start", "end", "model")
+CSRF_FIELD = "csrf_token"  # the page's forms send it (Flask-WTF checks it)
 
 
 @dataclass
@@ -35,11 +40,21 @@ class Upload:
     path: Path  # the private copy the decoder reads
     filename: str  # the client's name for it, for messages and results only
     options: TaskOptions = field(default_factory=TaskOptions)
+    start: float | None = None  # the segment to classify (seconds; None: the video's start / end)
+    end: float | None = None
 
     @property
     def video(self) -> StoredVideo:
         """The stored video the task reads, showing the client's file name in its result."""
-        return StoredVideo(self.path, self.filename)
+        return StoredVideo(self.path, self.filename, self.start, self.end)
+
+    def stored_options(self) -> dict:
+        """The options and the segment, as a job stores them (``from_stored`` reads them back)."""
+        return {**self.options.to_dict(), "start": self.start, "end": self.end}
+
+    @classmethod
+    def from_stored(cls, path: Path, filename: str, stored: dict) -> "Upload":
+        return cls(path, filename, TaskOptions.from_dict(stored), stored.get("start"), stored.get("end"))
 
     def discard(self) -> None:
         """Delete the private copy (idempotent)."""
@@ -71,7 +86,7 @@ def parse_tta(raw: str | None) -> bool | None:
         return None
     if value.lower() in _TRUE | _FALSE:
         return value.lower() in _TRUE
-    raise BadField(f"tta must be true or false, got {show(raw)}")
+    raise BadField(f"tta must be true or false, got {show(raw)}", field="tta")
 
 
 def parse_int(raw: str | None) -> int | str | None:
@@ -96,7 +111,46 @@ def options_checked():
     try:
         yield
     except OptionError as exc:
-        raise BadField(str(exc)) from None
+        first = str(exc).split(" ", 1)[0]  # the messages start with the field's name
+        raise BadField(str(exc), field=first if first in CLASSIFY_FIELDS + EXPLAIN_FIELDS else None) from None
+
+
+def check_fields(request, allowed: tuple[str, ...]) -> None:
+    """Refuse a form field or file part the route does not take (BadField naming it); a request
+    whose file is not in the ``video`` part is MissingFile, naming the part it used."""
+    others = [k for k in request.files if k != FIELD]
+    if FIELD not in request.files and others:
+        raise MissingFile(f"No video in the request: send the file as the multipart/form-data field {FIELD!r} "
+                          f"(this request used {show(others[0])}).")
+    unknown = [k for k in request.form if k not in allowed and k != CSRF_FIELD] + others
+    if unknown:
+        raise BadField(f"unknown field {show(unknown[0])}: this route takes the file field {FIELD!r} and "
+                       f"{', '.join(allowed)}", field=unknown[0])
+
+
+def check_model(raw: str | None, served: tuple[str, ...]) -> None:
+    """``model`` may name the served bundle (its id in /api/models or its name): one model is served
+    per server. Anything else is refused rather than silently answered by another model."""
+    value = given(raw)
+    if value is not None and value not in served:
+        raise BadField(f"model {show(value)} is not served here: this server serves {served[0]!r} only "
+                       "(GET /api/models lists the bundles; run a server per model to serve another)",
+                       field="model")
+
+
+def parse_segment(form) -> tuple[float | None, float | None]:
+    """The optional ``start`` and ``end`` (seconds) of the segment to classify; BadField naming the
+    field when one is not a number, is negative, or ``end`` is not after ``start``."""
+    values = {}
+    for name in ("start", "end"):
+        value = parse_float(form.get(name))
+        if value is not None and (not isinstance(value, float) or not math.isfinite(value) or value < 0):
+            raise BadField(f"{name} must be a number of seconds of 0 or more, got {show(str(value))}", field=name)
+        values[name] = value
+    start, end = values["start"], values["end"]
+    if end is not None and end <= (start or 0.0):
+        raise BadField(f"end must be after start (got start={start or 0:g} s, end={end:g} s)", field="end")
+    return start, end
 
 
 def client_filename(name: str | None) -> str:
@@ -105,20 +159,25 @@ def client_filename(name: str | None) -> str:
     return _CONTROL.sub("", base)[:200] or "upload"
 
 
-def receive(request, upload_dir: Path, *, frames: bool = False) -> Upload:
-    """Validate the classification fields (``tta``, ``top_k``, ``timeline``, ``interval``), then
-    copy the uploaded file to a private file. ``frames``: the task adds thumbnails.
+def receive(request, upload_dir: Path, *, frames: bool = False, served: tuple[str, ...] = ()) -> Upload:
+    """Validate the classification fields (``CLASSIFY_FIELDS``; ``served``: the names ``model`` may
+    give), then copy the uploaded file to a private file. ``frames``: the task adds thumbnails.
 
-    Raises BadField (a bad field) and what ``save`` raises.
+    Raises BadField (a bad or unknown field) and what ``save`` raises.
     """
     form = request.form
+    check_fields(request, CLASSIFY_FIELDS)
+    check_model(form.get("model"), served)
+    start, end = parse_segment(form)
     tta = parse_tta(form.get("tta"))
     top_k = parse_int(form.get("top_k"))
     interval = parse_float(form.get("interval"))
     with options_checked():
         options = TaskOptions(tta=tta, top_k=top_k, timeline=given(form.get("timeline")), interval=interval,
                               frames=frames)
-    return save(request, upload_dir, options)
+    upload = save(request, upload_dir, options)
+    upload.start, upload.end = start, end
+    return upload
 
 
 def save(request, upload_dir: Path, options: TaskOptions) -> Upload:
