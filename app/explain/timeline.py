@@ -12,7 +12,6 @@ import os
 from collections import Counter
 
 import numpy as np
-import torch
 
 from app.explain.choices import AGGREGATES
 from app.explain.choices import TIMELINE_MODES as MODES

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from app.tasks import OptionError, TaskOptions
+from app.tasks import OptionError
 from app.web.backends import JobBackend
 from app.web.errors import ApiError, NotFound, Timeout, from_exception
 from app.web.inference import InferenceService, get_service
