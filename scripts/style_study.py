@@ -80,16 +80,20 @@ def scores(y, probs, classes, groups=None) -> dict:
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def study_args(doc: str, sets: dict, out: str):
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--manifest", action="append", required=True)
     ap.add_argument("--features", action="append", required=True)
     ap.add_argument("--only-in", default=None)
     ap.add_argument("--folds", type=int, default=4)
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--sets", nargs="*", default=list(SETS))
-    ap.add_argument("--out", default="work/style.json")
-    args = ap.parse_args()
+    ap.add_argument("--sets", nargs="*", default=list(sets))
+    ap.add_argument("--out", default=out)
+    return ap.parse_args()
+
+
+def run_study(args, sets: dict) -> tuple[dict, dict]:
+    """Source-held-out CV of the MLP and the logistic regression on each feature set's pooled frames."""
     datasets = [load_dataset(m, check_media=False, min_classes=1, min_per_class=1) for m in args.manifest]
     if args.only_in:
         wanted = {(it.path, it.start, it.end) for it in load_dataset(args.only_in, check_media=False).items}
@@ -111,7 +115,7 @@ def main() -> None:
     results = {}
     for name in args.sets:
         t0 = time.time()
-        x = group_of(data, SETS[name])
+        x = group_of(data, sets[name])
         train = featureset(x[tr], y, nframes[tr], [it.id for it in train_items], classes)
         val = featureset(x[va], yv, nframes[va], [it.id for it in val_items], classes)
         pooled = np.stack([f[:n].mean(0) for f, n in zip(x[tr], nframes[tr])])
@@ -129,6 +133,24 @@ def main() -> None:
                          "logistic": scores(y, lr, classes), "seconds": round(time.time() - t0, 1)}
         print(name, results[name]["dims"], "mlp", results[name]["mlp"]["f1_macro"], results[name]["mlp"]["log_loss"],
               "lr", results[name]["logistic"]["f1_macro"], f"{time.time() - t0:.0f}s", flush=True)
+    info = {"folds": args.folds, "seeds": args.seeds, "frames_per_clip": int(data["final"].shape[1]),
+            "held_out_clips": len(train_items), "held_out_units": len(set(units)), "manifests": args.manifest,
+            "only_in": args.only_in}
+    return results, info
+
+
+def write_study(args, question: str, doc: str, results: dict, info: dict, decision: dict) -> None:
+    out = {"question": question, "rule": doc.strip().split("\n\n")[1].replace("\n", " "), **info,
+           "results": results, "decision": decision,
+           "machine": f"{platform.machine()} {platform.processor() or ''}".strip()}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+    print("decision:", decision)
+
+
+def main() -> None:
+    args = study_args(__doc__, SETS, "work/style.json")
+    results, info = run_study(args, SETS)
     base = results.get("final")
     decision = "final"
     if base:
@@ -139,15 +161,8 @@ def main() -> None:
             top = max(results[n]["mlp"]["f1_macro"] for n in better)
             decision = min((n for n in better if results[n]["mlp"]["f1_macro"] >= top - 0.01),
                            key=lambda n: (results[n]["dims"], -results[n]["mlp"]["f1_macro"]))
-    out = {"question": "which per-frame features carry over best to sources the model never saw?",
-           "rule": __doc__.strip().split("\n\n")[1].replace("\n", " "),
-           "folds": args.folds, "seeds": args.seeds, "frames_per_clip": int(data["final"].shape[1]),
-           "held_out_clips": len(train_items), "held_out_units": len(set(units)), "manifests": args.manifest,
-           "only_in": args.only_in, "results": results, "decision": {"features": decision},
-           "machine": f"{platform.machine()} {platform.processor() or ''}".strip()}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
-    print("decision:", decision)
+    write_study(args, "which per-frame features carry over best to sources the model never saw?", __doc__,
+                results, info, {"features": decision})
 
 
 if __name__ == "__main__":

