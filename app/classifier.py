@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -29,6 +30,9 @@ from app.temporal.tta import TTA_VIEWS
 from app.temporal.uncertainty import UncertainRule
 from app.video import SampledVideo, sample_frames
 from app.video.isolation import check_isolation, isolation_from_env
+
+# ``progress(stage, fraction)``: how far one video's work is, fraction of the whole from 0 to 1.
+Progress = Callable[[str, float], None]
 
 __all__ = ["SingleVideoClassifier", "Prediction"]
 
@@ -123,12 +127,21 @@ class SingleVideoClassifier:
                 "attention": out.attention[0].cpu().numpy()}
 
     def predict(self, path: str | os.PathLike, *, tta: bool, start: float | None = None,
-                end: float | None = None) -> tuple[Prediction, Streamed]:
+                end: float | None = None, progress: Progress | None = None,
+                share: float = 1.0) -> tuple[Prediction, Streamed]:
         """Stages 1 and 2 overlapped: the backbone starts on the first finished frames while the
-        rest are decoded. Returns the prediction and the sampled frames with their features."""
+        rest are decoded. Returns the prediction and the sampled frames with their features.
+        ``progress(stage, fraction)`` hears of the frames featurised, up to ``share`` of the work."""
+        expected = self.bundle.max_frames * len(self.bundle.scales)
+        on_batch = None
+        if progress is not None:
+            progress("decoding", 0.0)
+            on_batch = lambda n: progress("decoding", share * 0.95 * min(1.0, n / expected))  # noqa: E731
         streamed = sample_and_featurise(path, self.backbone, max_frames=self.bundle.max_frames,
                                         scales=self.bundle.scales, start=start, end=end, device_lock=self._lock,
-                                        isolation=self.decode_isolation)
+                                        isolation=self.decode_isolation, on_batch=on_batch)
+        if progress is not None:
+            progress("members", share * 0.95)
         return self._temporal(streamed.frame_features, streamed.sampled, tta, streamed.features_s * 1e3), streamed
 
     # -- stage 3: postprocess -------------------------------------------------------------------
@@ -169,7 +182,7 @@ class SingleVideoClassifier:
 
     def classify_video(self, path: str | os.PathLike, use_tta: bool | None = None, top_k: int | None = None, *,
                        start: float | None = None, end: float | None = None, timeline: str | None = None,
-                       timeline_interval: float = 2.0) -> dict:
+                       timeline_interval: float = 2.0, progress: Progress | None = None) -> dict:
         """Classify one video file.
 
         Returns a dict with ``label``, ``confidence``, ``top_k`` [{"label", "score"}],
@@ -179,28 +192,32 @@ class SingleVideoClassifier:
         ``timeline``: per-window predictions over the same span (see app.explain.timeline). Raises
         ``VideoDecodeError`` for input that is not a decodable video or a bad ``start``/``end``
         (code ``bad_segment``, as the API's), ``FileNotFoundError``, and ``ValueError`` for other bad
-        arguments.
+        arguments. ``progress(stage, fraction)``, when given, hears how far the work is (stages
+        decoding, members, timeline, done; fraction of the whole, 0 to 1).
         """
         return self._classify(path, use_tta, top_k, start=start, end=end, timeline=timeline,
-                              timeline_interval=timeline_interval)[0]
+                              timeline_interval=timeline_interval, progress=progress)[0]
 
     def classify_with_frames(self, path: str | os.PathLike, use_tta: bool | None = None, top_k: int | None = None, *,
                              start: float | None = None, end: float | None = None, timeline: str | None = None,
-                             timeline_interval: float = 2.0) -> tuple[dict, np.ndarray]:
+                             timeline_interval: float = 2.0, progress: Progress | None = None) -> tuple[dict, np.ndarray]:
         """``classify_video``'s result and, one per entry of ``result["frames"]``, what the model saw
         of each frame, in place on the whole frame: (T, H, W, 3) uint8 at the video's aspect ratio
         (for showing them: decoding once serves both)."""
         result, sampled = self._classify(path, use_tta, top_k, start=start, end=end, timeline=timeline,
-                                         timeline_interval=timeline_interval)
+                                         timeline_interval=timeline_interval, progress=progress)
         size = (sampled.metadata.height, sampled.metadata.width)
         pre = self.backbone.preprocessing
         return result, np.stack([pre.to_frame(f, *size) for f in sampled.frames[sampled.scale_indices[0]]])
 
-    def _classify(self, path, use_tta, top_k, *, start, end, timeline, timeline_interval) -> tuple[dict, SampledVideo]:
+    def _classify(self, path, use_tta, top_k, *, start, end, timeline, timeline_interval,
+                  progress=None) -> tuple[dict, SampledVideo]:
         tta = self.bundle.tta_default if use_tta is None else bool(use_tta)
         k = self.check_top_k(top_k)
         t0 = time.perf_counter()
-        pred, streamed = self.predict(path, tta=tta, start=start, end=end)
+        # A timeline decodes the video again, window by window: about as much work again.
+        pred, streamed = self.predict(path, tta=tta, start=start, end=end, progress=progress,
+                                      share=0.5 if timeline is not None else 1.0)
         result = self.postprocess(pred, streamed.sampled, top_k=k)
         total = (time.perf_counter() - t0) * 1e3
         result["video"]["filename"] = Path(path).name
@@ -213,9 +230,14 @@ class SingleVideoClassifier:
             from app.explain.timeline import timeline as make_timeline
 
             t1 = time.perf_counter()
+            if progress is not None:
+                progress("timeline", 0.5)
             result["timeline"] = make_timeline(self, path, mode=timeline, interval=timeline_interval, tta=tta,
-                                               answer=result, start=start, end=end)
+                                               answer=result, start=start, end=end, progress=progress,
+                                               share=(0.5, 1.0))
             result["timings_ms"]["timeline"] = round((time.perf_counter() - t1) * 1e3, 2)
+        if progress is not None:
+            progress("done", 1.0)
         return result, streamed.sampled
 
     def check_top_k(self, top_k) -> int:

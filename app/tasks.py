@@ -161,7 +161,7 @@ class StoredVideo:
         return self.start is not None or self.end is not None
 
 
-def run_task(classifier, video: StoredVideo, options: TaskOptions) -> dict:
+def run_task(classifier, video: StoredVideo, options: TaskOptions, progress=None) -> dict:
     """The result document for ``video`` under ``options``, computed with ``classifier`` (a loaded
     ``SingleVideoClassifier``).
 
@@ -170,18 +170,19 @@ def run_task(classifier, video: StoredVideo, options: TaskOptions) -> dict:
     box, frame_png, overlay_png}]}, PNGs as base64. ``video.filename`` is the result's file name.
 
     A segment (``video.start``/``end``) is what is classified, explained and drawn on the timeline.
+    ``progress(stage, fraction)``, when given, hears how far the work is (see ``classify_video``).
 
     Raises OptionError (a class the model does not have), ``VideoDecodeError`` for input that is
     not a decodable video or a segment outside it (``bad_segment``), ``FileNotFoundError``.
     """
     options.check_classes(classifier.classes)
     if options.explain is not None:
-        return _explain(classifier, video, options)
-    return _classify(classifier, video, options)
+        return _explain(classifier, video, options, progress)
+    return _classify(classifier, video, options, progress)
 
 
-def _classify(clf, video: StoredVideo, options: TaskOptions) -> dict:
-    kwargs = {"start": video.start, "end": video.end}
+def _classify(clf, video: StoredVideo, options: TaskOptions, progress) -> dict:
+    kwargs = {"start": video.start, "end": video.end, "progress": progress}
     if options.timeline is not None:
         kwargs["timeline"] = options.timeline
         if options.interval is not None:
@@ -196,12 +197,12 @@ def _classify(clf, video: StoredVideo, options: TaskOptions) -> dict:
     return result
 
 
-def _explain(clf, video: StoredVideo, options: TaskOptions) -> dict:
+def _explain(clf, video: StoredVideo, options: TaskOptions, progress) -> dict:
     from app.explain.video import explain_video, to_json  # torch and the classifier: only when explaining
 
     ex = options.explain
     out = to_json(explain_video(clf, video.path, k=ex.k, method=ex.method, target=ex.target, use_tta=options.tta,
-                                start=video.start, end=video.end))
+                                start=video.start, end=video.end, progress=progress))
     out["result"]["video"]["filename"] = video.name
     return out
 

@@ -110,6 +110,16 @@ function showSegment(r) {
   document.getElementById("pick-whole").hidden = !seg;
 }
 
+const STAGES = { starting: "Starting", decoding: "Decoding the video and reading its frames",
+                 members: "Asking the ensemble", timeline: "Classifying each window of the timeline",
+                 explaining: "Explaining" };
+
+// What the job is doing, in words, with how far it is (the server's stage and progress).
+function stageText(job) {
+  if (job.status !== "running") return "Queued…";
+  return (STAGES[job.stage] || "Classifying") + "… " + Math.round(100 * (job.progress || 0)) + "%";
+}
+
 function poll(url, sent) {
   fetch(url, { headers: { Accept: "application/json" } })
     .then((r) => r.json().then((body) => ({ ok: r.ok, body })))
@@ -117,7 +127,7 @@ function poll(url, sent) {
       if (!ok) return showError(body.error ? body.error.message : "The job could not be read.");
       if (body.status === "done") return showResult(body.result, sent);
       if (body.status === "failed") return showError(body.error.message);
-      progress.show(body.status === "running" ? "Classifying…" : "Queued…");
+      progress.show(stageText(body), body.status === "running" ? body.progress : 0);
       setTimeout(() => poll(url, sent), POLL_MS);
     })
     .catch(() => showError("Lost contact with the server while waiting for the answer."));

@@ -103,6 +103,21 @@ def test_a_class_the_model_lacks_is_refused_and_a_bad_segment_is_bad_segment(clf
     assert info.value.code == "bad_segment"
 
 
+@pytest.mark.parametrize("options,stages", [
+    (TaskOptions(), ["decoding", "members", "done"]),
+    (TaskOptions(timeline="interval"), ["decoding", "members", "timeline", "done"]),
+    (TaskOptions(explain=ExplainOptions(k=1)), ["decoding", "members", "explaining", "done"]),
+])
+def test_progress_reports_stages_in_order_and_never_goes_back(clf, clip, options, stages):
+    reports = []
+    run_task(clf, StoredVideo(clip), options, progress=lambda stage, f: reports.append((stage, f)))
+    names = [s for s, _ in reports]
+    assert [s for i, s in enumerate(names) if i == 0 or names[i - 1] != s] == stages
+    fractions = [f for _, f in reports]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert len([s for s in names if s == "decoding"]) >= 2  # frames arriving move it within decoding
+
+
 def test_a_timeline_of_a_segment_covers_that_segment(clf, clip):
     doc = run_task(clf, StoredVideo(clip, start=1.0, end=3.0), TaskOptions(timeline="interval", interval=1.0))
     assert [(w["start"], w["end"]) for w in doc["timeline"]["windows"]] == [(1.0, 2.0), (2.0, 3.0)]

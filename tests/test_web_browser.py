@@ -192,3 +192,38 @@ def test_segment_picker_on_the_result(server, page, two_class_video):
     assert not page.problems, page.problems
     left = list(server.upload_dir.iterdir())
     assert not left, [(p.name, p.stat().st_size) for p in left]
+
+
+def test_progress_bar_is_determinate_while_the_job_runs(server, page, two_class_video, tmp_path):
+    """A 48-s video with a timeline every 0.5 s (60 windows): long enough to watch the bar fill
+    from the job's own stage and progress, not an endless stripe."""
+    import subprocess
+
+    (ARTIFACTS / "progress.png").unlink(missing_ok=True)
+    path, _ = two_class_video
+    long = tmp_path / "long.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-stream_loop", "3", "-i", str(path), "-c", "copy", str(long)],
+                   check=True)
+    page.goto(server.url + "/")
+    page.set_input_files("#video", str(long))
+    page.check("#timeline-interval")
+    page.fill("#interval", "0.5")
+    page.click("#submit")
+    seen = []
+    for _ in range(600):  # until the answer shows (at most ~60 s)
+        if page.locator("#result").is_visible():
+            break
+        text = page.locator("#progress-text").text_content() or ""
+        value = page.locator("#progress-bar").get_attribute("value")
+        if text.endswith("%") and not text.startswith("Uploading"):
+            seen.append((text, value))
+            if value is not None and 30 <= int(value) < 100 and not (ARTIFACTS / "progress.png").exists():
+                page.screenshot(path=str(ARTIFACTS / "progress.png"), full_page=True)
+        page.wait_for_timeout(100)
+    expect(page.locator("#result")).to_be_visible(timeout=120_000)
+    assert seen, "the bar never showed the job's progress"
+    assert all(value is not None for _, value in seen)  # determinate: it has a value
+    values = [int(v) for _, v in seen]
+    assert values == sorted(values) and any(0 < v < 100 for v in values), seen
+    assert any(t.startswith(("Decoding", "Classifying each window")) for t, _ in seen), seen
+    assert not page.problems, page.problems

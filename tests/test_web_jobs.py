@@ -32,7 +32,7 @@ def test_job_lifecycle_and_result(app, clips):
     assert set(body) == {"id", "status", "status_url"} and body["status"] == "queued"
     assert response.headers["Location"] == body["status_url"] == f"/jobs/{body['id']}"
     job = wait_for_job(poller(client), body["status_url"])
-    assert job["status"] == "done" and job["id"] == body["id"]
+    assert job["status"] == "done" and job["id"] == body["id"] and (job["stage"], job["progress"]) == ("done", 1.0)
     assert job["options"] == {"tta": True, "top_k": 3, "timeline": None, "interval": None, "frames": False,
                               "start": None, "end": None}
     assert job["created"] <= job["started"] <= job["finished"]
@@ -45,6 +45,37 @@ def test_job_lifecycle_and_result(app, clips):
     with sqlite3.connect(app.config["DATABASE"]) as db:  # a real database file holds it
         status, stored = db.execute("SELECT status, upload_path FROM jobs WHERE id = ?", (body["id"],)).fetchone()
     assert (status, stored) == ("done", None)
+
+
+def test_a_running_job_reports_its_stage_and_progress(app, two_class_video, monkeypatch):
+    """Each progress write lands in the store and GET /jobs/<id> shows it at once; stages come in
+    order and the fraction never goes back; queued is 0, done is 1."""
+    client = app.test_client()
+    jobs = app.extensions["videoclf.jobs"]
+    seen = []
+    real = jobs.store.set_progress
+
+    def recording(job_id, owner, stage, progress):
+        written = real(job_id, owner, stage, progress)
+        view = client.get(f"/jobs/{job_id}").get_json()  # what a poll sees right then
+        seen.append((stage, progress, written, view["status"], view["stage"], view["progress"]))
+        return written
+
+    monkeypatch.setattr(jobs.store, "set_progress", recording)
+    monkeypatch.setattr("app.web.jobs.PROGRESS_EVERY_S", 0.0)  # every report written (the default thins them)
+    path, _ = two_class_video
+    response = submit(client, path, timeline="interval", interval="2")
+    job = wait_for_job(poller(client), response.get_json()["status_url"])
+    assert job["status"] == "done" and (job["stage"], job["progress"]) == ("done", 1.0)
+    assert seen and all(s[2] for s in seen)  # each write found the running job
+    assert all(status == "running" and (stage, progress) == (vs, vp) for stage, progress, _, status, vs, vp in seen)
+    stages = [s[0] for s in seen]
+    assert stages[0] == "decoding" and stages[-1] == "done"
+    order = ["decoding", "members", "timeline", "done"]
+    assert [st for i, st in enumerate(stages) if i == 0 or stages[i - 1] != st] == order
+    fractions = [s[1] for s in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert any(0.0 < f < 0.5 for f in fractions)  # frames arriving move the bar within decoding
 
 
 def test_failed_job_carries_the_error(app, bad_videos):
@@ -137,3 +168,24 @@ def test_jobs_of_an_owner_that_dies_later_are_taken_over_without_a_restart(make_
     first.extensions["videoclf.inference"].pool.gate.set()  # the old task wakes up and must not interfere
     time.sleep(0.5)
     assert client.get(f"/jobs/{held_id}").get_json() == taken
+
+
+def test_a_store_from_before_progress_gains_its_columns(tmp_path):
+    """A jobs file written by an older version (no stage/progress columns) opens, keeps its rows
+    and records progress."""
+    from app.web.jobstore import JobStore
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL, source TEXT NOT NULL, "
+                   "filename TEXT NOT NULL, options TEXT NOT NULL, upload_path TEXT, owner TEXT, owner_since REAL, "
+                   "created REAL NOT NULL, started REAL, finished REAL, result TEXT, error TEXT)")
+        db.execute("INSERT INTO jobs VALUES ('a' , 'running', 'api', 'x.mp4', '{}', NULL, 'me', 0, 0, 0, NULL, "
+                   "NULL, NULL)")
+    store = JobStore(path)
+    assert store.get("a")["stage"] is None
+    assert store.set_progress("a", "me", "decoding", 0.25)
+    assert not store.set_progress("a", "someone-else", "members", 0.9)  # only the owner records
+    job = store.get("a")
+    assert (job["stage"], job["progress"], job["filename"]) == ("decoding", 0.25, "x.mp4")
+    JobStore(path)  # opening again (or by a second process) adds nothing twice

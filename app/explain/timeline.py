@@ -48,7 +48,8 @@ def shot_windows(start: float, end: float, cuts: list[float], max_windows: int,
 
 def timeline(clf, path: str | os.PathLike, *, mode: str = "interval", interval: float = 2.0,
              frames_per_window: int = 8, max_windows: int = 60, aggregate: str = "mean", tta: bool = False,
-             answer: dict | None = None, start: float | None = None, end: float | None = None) -> dict:
+             answer: dict | None = None, start: float | None = None, end: float | None = None,
+             progress=None, share: tuple[float, float] = (0.0, 1.0)) -> dict:
     """Per-window labels and probabilities, and the whole video's row.
 
     ``windows_aggregate`` is what the windows say together: "mean" (duration-weighted mean of
@@ -56,6 +57,7 @@ def timeline(clf, path: str | os.PathLike, *, mode: str = "interval", interval: 
     ``answer`` (the classification the timeline belongs to: the same frames and calibration, so a
     page never shows two answers) when one is given, else that aggregate. Raises ValueError for bad
     options and what decoding raises. ``start``/``end``: the windows cover that segment only.
+    ``progress(stage, fraction)`` hears of the frames decoded, within ``share`` of the work.
     """
     if mode not in MODES:
         raise ValueError(f"unknown timeline mode {mode!r}; choose one of {list(MODES)}")
@@ -75,8 +77,20 @@ def timeline(clf, path: str | os.PathLike, *, mode: str = "interval", interval: 
                       else interval_windows(start, end, interval, max_windows))
         return [uniform_timestamps(a, b, frames_per_window) for a, b in planned]
 
+    on_keep = None
+    if progress is not None:
+        lo, hi = share
+        kept = {"n": 0, "gen": None}
+
+        def on_keep(gen, _slot, _image):
+            if gen is not kept["gen"]:  # a new decoding pass starts over
+                kept.update(n=0, gen=gen)
+            kept["n"] += 1
+            wanted = max(1, len(planned) * frames_per_window)
+            progress("timeline", lo + (hi - lo) * 0.9 * min(1.0, kept["n"] / wanted))
+
     sampled = sample_plan(path, plan, start=start, end=end, transform=clf.backbone.preprocessing.prepare,
-                          isolation=clf.decode_isolation)
+                          isolation=clf.decode_isolation, on_keep=on_keep)
     with clf.device_lock:
         feats = clf.backbone(sampled.frames)
     keep = [w for w, idx in enumerate(sampled.scale_indices) if len(idx)]

@@ -23,13 +23,14 @@ def png_bytes(rgb: np.ndarray) -> bytes:
 
 def explain_video(clf: SingleVideoClassifier, path: str | os.PathLike, *, k: int = 4, method: str = "gradcam",
                   target: str | None = None, use_tta: bool | None = None, box_threshold: float = 0.5,
-                  start: float | None = None, end: float | None = None) -> dict:
+                  start: float | None = None, end: float | None = None, progress=None) -> dict:
     """The classifier's result (of the ``start``-``end`` segment when given) plus, for the ``k`` frames with the most attention, a heatmap of
     where the model looked for ``target`` (default: the predicted class) and a saliency box.
 
     Returns {"result": <classify result>, "target", "method", "frames": [{index, timestamp,
     attention, box [x, y, w, h] | None, frame (PNG bytes of what the model saw, in place on the
     whole frame at the video's aspect ratio), overlay (PNG bytes), heatmap ((H, W) float32 in [0, 1])}]}.
+    ``progress(stage, fraction)`` as in ``classify_video`` (stages decoding, members, explaining).
     Raises ValueError for a bad k, method or class, and what ``classify_video`` raises.
     """
     if method not in METHODS:
@@ -40,7 +41,7 @@ def explain_video(clf: SingleVideoClassifier, path: str | os.PathLike, *, k: int
     if target is not None and target not in classes:
         raise ValueError(f"unknown class {target!r}; the model's classes are {classes}")
     tta = clf.bundle.tta_default if use_tta is None else bool(use_tta)
-    pred, streamed = clf.predict(path, tta=tta, start=start, end=end)
+    pred, streamed = clf.predict(path, tta=tta, start=start, end=end, progress=progress, share=0.5)
     result = clf.postprocess(pred, streamed.sampled, top_k=len(classes))
     result["video"]["filename"] = os.path.basename(str(path))
     goal = target or result["predicted_label"]
@@ -48,6 +49,8 @@ def explain_video(clf: SingleVideoClassifier, path: str | os.PathLike, *, k: int
     crops = sampled.frames[sampled.scale_indices[0]]  # (T, S, S * views, 3): what the model saw
     size = (sampled.metadata.height, sampled.metadata.width)
     chosen = sorted(np.argsort(-pred.attention, kind="stable")[: min(k, len(crops))].tolist())
+    if progress is not None:
+        progress("explaining", 0.5)  # a backward pass per chosen frame: about as long as the classification
     with clf.device_lock:
         explained = explain_frames(clf.backbone, clf.ensemble.members, pred.features, crops, chosen,
                                    classes.index(goal), frame_size=size, method=method,
@@ -64,6 +67,8 @@ def explain_video(clf: SingleVideoClassifier, path: str | os.PathLike, *, k: int
             "overlay": png_bytes(overlay(picture, e.heatmap, e.box)),
             "heatmap": e.heatmap,
         })
+    if progress is not None:
+        progress("done", 1.0)
     return {"result": result, "target": goal, "method": method, "frames": frames}
 
 

@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -76,8 +76,12 @@ class Streamed:
 
 def sample_and_featurise(path, backbone: Backbone, *, max_frames: int, scales: Sequence[float] = (1.0,),
                          start: float | None = None, end: float | None = None,
-                         device_lock: threading.Lock | None = None, isolation: str = "inline") -> Streamed:
+                         device_lock: threading.Lock | None = None, isolation: str = "inline",
+                         on_batch: Callable[[int], None] | None = None) -> Streamed:
     """Decode on a worker thread while the backbone runs on each full batch of finished frames.
+
+    ``on_batch(n)`` is told, after each backbone batch, how many frames have features so far
+    (for progress reports; it runs on the calling thread).
 
     Batches are cut exactly as ``backbone(all_frames)`` cuts them, so the features are the same
     numbers as the sequential path. ``device_lock`` is held around each backbone call only, so
@@ -100,6 +104,7 @@ def sample_and_featurise(path, backbone: Backbone, *, max_frames: int, scales: S
             q.put(_DONE)
 
     busy = 0.0
+    done = [0]
 
     def run(frames):
         nonlocal busy
@@ -107,6 +112,9 @@ def sample_and_featurise(path, backbone: Backbone, *, max_frames: int, scales: S
         with device_lock or contextlib.nullcontext():
             out = backbone(np.stack(frames))
         busy += time.perf_counter() - t0
+        done[0] += len(frames)
+        if on_batch is not None:
+            on_batch(done[0])
         return out
 
     worker = threading.Thread(target=produce, name="video-decode", daemon=True)
@@ -116,6 +124,7 @@ def sample_and_featurise(path, backbone: Backbone, *, max_frames: int, scales: S
         gen, frame = item
         if gen is not generation:  # a new decoding pass: what came before is void
             chunks, pending, frames, generation = [], [], [], gen
+            done[0] = 0
         pending.append(frame)
         frames.append(frame)
         if len(pending) == backbone.batch_size:
@@ -129,6 +138,7 @@ def sample_and_featurise(path, backbone: Backbone, *, max_frames: int, scales: S
         chunks.append(run(pending))
     same = len(frames) == len(sampled.frames) and all(np.array_equal(a, b) for a, b in zip(frames, sampled.frames))
     if not same:  # the decoder fell back to an earlier pass's result: featurise what was returned
+        done[0] = 0
         chunks = [run(list(sampled.frames))]
     return Streamed(sampled, np.concatenate(chunks), result["decode_s"], busy)
 

@@ -108,12 +108,13 @@ class InferenceService:
             raise QueueFull(f"The server is busy ({exc}); try again in a few seconds.",
                             headers={"Retry-After": str(self.retry_after)}) from None
 
-    def run(self, upload: Upload) -> dict:
-        """The upload's result document (in a pool thread): ``app.tasks.run_task``, timed and counted."""
+    def run(self, upload: Upload, progress=None) -> dict:
+        """The upload's result document (in a pool thread): ``app.tasks.run_task``, timed and counted;
+        ``progress(stage, fraction)`` hears how far it is."""
         clf = self.require_classifier()
         timer = self.stats.explain if upload.options.explain else self.stats.inference
         with self.stats.timed(timer), self._counting_rejections():
-            return run_task(clf, upload.video, upload.options)
+            return run_task(clf, upload.video, upload.options, progress)
 
     @contextlib.contextmanager
     def _counting_rejections(self):

@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 import threading
+import time
 import uuid
 from concurrent.futures import Future
 from datetime import datetime, timezone
@@ -34,6 +35,7 @@ from app.web.uploads import PREFIX, Upload
 log = logging.getLogger(__name__)
 MODEL_WAIT_S = 600.0  # a job queued before the model is in (taken over at start-up) waits this long for it
 RECLAIM_INTERVAL_S = 10.0  # default JOB_RECLAIM_S: how often jobs of dead owners are looked for (0: start-up only)
+PROGRESS_EVERY_S = 0.25  # at most this often a running job's progress is written, within one stage
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")  # uuid4().hex
 _LIVE_TOKENS: set[str] = set()  # owners alive in this process (one per app; tests run several)
 
@@ -115,6 +117,23 @@ class InProcessJobs(JobBackend):
         self._futures[job_id] = future
         future.add_done_callback(lambda _: self._futures.pop(job_id, None))
 
+    def _progress_writer(self, job_id: str):
+        """``progress(stage, fraction)`` for one job: recorded in the store at a new stage and at
+        most every PROGRESS_EVERY_S seconds within one (polls read it; writes stay few)."""
+        last = {"stage": None, "t": 0.0}
+
+        def write(stage: str, fraction: float) -> None:
+            now = time.monotonic()
+            if stage == last["stage"] and now - last["t"] < PROGRESS_EVERY_S:
+                return
+            last.update(stage=stage, t=now)
+            try:
+                self.store.set_progress(job_id, self.owner, stage, round(min(1.0, max(0.0, fraction)), 3))
+            except Exception:  # progress is a courtesy: a busy store must not fail the job
+                log.warning("job %s: progress not recorded", job_id, exc_info=True)
+
+        return write
+
     def _run(self, job_id: str, upload: Upload) -> None:
         try:
             if not self.store.mark_running(job_id, self.owner):
@@ -123,7 +142,7 @@ class InProcessJobs(JobBackend):
             try:
                 # Jobs taken over at start-up are queued while the model is still loading.
                 self.service.wait_for_classifier(MODEL_WAIT_S)
-                result = self.service.run(upload)
+                result = self.service.run(upload, self._progress_writer(job_id))
             except Exception as exc:
                 upload.discard()
                 err = from_exception(exc, filename=upload.filename, temp_name=upload.path.name)
@@ -144,7 +163,12 @@ class InProcessJobs(JobBackend):
         job = self.store.get(job_id) if _JOB_ID.match(job_id) else None
         if job is None or (source is not None and job["source"] != source):
             raise NotFound(f"There is no job with this id (finished jobs are kept for {self.ttl_s / 3600:g} hours).")
-        out = {"id": job["id"], "status": job["status"], "filename": job["filename"],
+        status = job["status"]
+        stage, progress = {"queued": ("queued", 0.0), "done": ("done", 1.0)}.get(
+            status, (job.get("stage") or "starting", job.get("progress") or 0.0))
+        if status == "failed":
+            stage = "failed"
+        out = {"id": job["id"], "status": status, "stage": stage, "progress": progress, "filename": job["filename"],
                "options": job["options"], "created": _iso(job["created"]), "started": _iso(job["started"]),
                "finished": _iso(job["finished"])}
         if job["status"] == "done":

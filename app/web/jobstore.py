@@ -14,6 +14,8 @@ from contextlib import closing
 from pathlib import Path
 
 STATUSES = ("queued", "running", "done", "failed")
+# Columns added after the first release: (name, type), added to older files at open.
+_ADDED_COLUMNS = (("stage", "TEXT"), ("progress", "REAL"))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -29,7 +31,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     started     REAL,
     finished    REAL,
     result      TEXT,                     -- JSON result when done
-    error       TEXT                      -- JSON {code, message, status} when failed
+    error       TEXT,                     -- JSON {code, message, status} when failed
+    stage       TEXT,                     -- while running: decoding, members, timeline, explaining
+    progress    REAL                      -- while running: fraction of the work done, 0 to 1
 );
 CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (status) WHERE status IN ('queued', 'running');
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished);
@@ -46,6 +50,14 @@ class JobStore:
         with closing(self._connect()) as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            have = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
+            for name, kind in _ADDED_COLUMNS:  # a store written by an older version
+                if name not in have:
+                    try:
+                        db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+                    except sqlite3.OperationalError as exc:  # another process added it first
+                        if "duplicate column" not in str(exc):
+                            raise
         if new:
             os.chmod(self.path, 0o600)
 
@@ -77,6 +89,10 @@ class JobStore:
         return self._execute("UPDATE jobs SET status = 'running', started = ? WHERE id = ? AND owner = ? "
                              "AND status = 'queued'", (time.time(), job_id, owner)) == 1
 
+    def set_progress(self, job_id: str, owner: str, stage: str, progress: float) -> bool:
+        return self._execute("UPDATE jobs SET stage = ?, progress = ? WHERE id = ? AND owner = ? "
+                             "AND status = 'running'", (stage, float(progress), job_id, owner)) == 1
+
     def mark_done(self, job_id: str, owner: str, result: dict) -> bool:
         return self._execute("UPDATE jobs SET status = 'done', finished = ?, result = ?, upload_path = NULL "
                              "WHERE id = ? AND owner = ?", (time.time(), json.dumps(result), job_id, owner)) == 1
@@ -103,7 +119,8 @@ class JobStore:
     def claim(self, job_id: str, old_owner: str | None, new_owner: str) -> bool:
         """Take over an unfinished job from a dead owner; False if someone else was first."""
         return self._execute(
-            "UPDATE jobs SET owner = ?, owner_since = ?, status = 'queued', started = NULL "
+            "UPDATE jobs SET owner = ?, owner_since = ?, status = 'queued', started = NULL, stage = NULL, "
+            "progress = NULL "
             "WHERE id = ? AND owner IS ? AND status IN ('queued', 'running')",
             (new_owner, time.time(), job_id, old_owner)) == 1
 

@@ -134,7 +134,12 @@ def _schemas() -> dict:
                                                "description": "PNG of the heatmap over the crop, with the box"}}}}}},
         "Job": {"type": "object", "required": ["id", "status"], "properties": {
             "id": {"type": "string"}, "status": {"enum": ["queued", "running", "done", "failed"]},
-            "filename": {"type": "string"}, "options": {"type": "object"},
+            "stage": {"enum": ["queued", "starting", "decoding", "members", "timeline", "explaining", "done",
+                               "failed"], "description": "what the job is doing now"},
+            "progress": {"type": "number", "minimum": 0, "maximum": 1,
+                         "description": "fraction of the work done (0 while queued, 1 when done)"},
+            "filename": {"type": "string"}, "options": {"type": "object", "description": "the request's "
+                         "options, the segment (start, end) included"},
             "created": {"type": "string", "format": "date-time"},
             "started": {"type": ["string", "null"], "format": "date-time"},
             "finished": {"type": ["string", "null"], "format": "date-time"},
