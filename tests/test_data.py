@@ -85,8 +85,11 @@ def test_every_problem_is_reported_at_once_with_its_row(clean):
 def test_class_counts_and_balance(tmp_path):
     rows = [("train", p.relative_to(tmp_path), "big") for p in make_videos(tmp_path, "big", 25, 0, frames=2)]
     rows += [("train", p.relative_to(tmp_path), "small") for p in make_videos(tmp_path, "small", 2, 1, frames=2)]
-    with pytest.raises(DatasetError, match="class 'small' has 2 item\\(s\\); at least 10 are needed"):
+    with pytest.raises(DatasetError, match="class 'small' has 2 item\\(s\\) in the training splits "
+                                           "\\(train/val\\); at least 10 are needed"):
         load_dataset(write_manifest(tmp_path, rows))
+    test_only = [("test", path, label) for _, path, label in rows]  # an evaluation set: no training rule
+    assert not load_dataset(write_manifest(tmp_path, test_only)).errors
     ds = load_dataset(write_manifest(tmp_path, rows), min_per_class=2)
     assert any(f.level == "warning" and "imbalance 12.5x" in f.message for f in ds.findings)
     one = tmp_path / "one"
@@ -137,9 +140,9 @@ def test_automatic_split_keeps_a_source_together(tmp_path):
 
 def test_folder_per_class(tmp_path):
     for c, label in enumerate(["x", "y"]):
-        make_videos(tmp_path, label, 10, c, frames=2)
+        make_videos(tmp_path, label, 14, c, frames=2)  # 10+ of them in train/val after the split
     ds = load_dataset(tmp_path)
-    assert ds.classes == ["x", "y"] and len(ds.items) == 20
+    assert ds.classes == ["x", "y"] and len(ds.items) == 28
     assert {i.split for i in ds.items} == {"train", "val", "test"}
 
 

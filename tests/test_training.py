@@ -260,3 +260,30 @@ def test_evaluate_reports_clip_and_video_level(content4, content4_rows, tmp_path
         by_video.setdefault(p["id"].split("#")[0], []).append((p["label"], list(p["probabilities"].values())))
     hits = [CLASSES[int(np.argmax(np.mean([v for _, v in segs], axis=0)))] == segs[0][0] for segs in by_video.values()]
     assert video["systems"]["ensemble"]["accuracy"] == pytest.approx(np.mean(hits), abs=1e-9)
+
+
+def test_inspect_an_evaluation_set_with_its_own_split_names_and_leaks(content4, content4_rows, tmp_path, capsys):
+    """An evaluation-only set (2 clips per class, splits 'holdout' and 'probe') is not held to
+    training's 10-per-class rule and gets its projection; a re-encoded, resized copy of a clip in
+    the other split is found as leakage, and so is one source named in both splits."""
+    import subprocess
+
+    rows = pick_clips(content4_rows, "test", 2)
+    copy = tmp_path / "copy.mp4"  # what a careless dataset builder makes: same pictures, other bytes
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(content4 / rows[0]["path"]), "-vf", "scale=320:-2",
+                    "-c:v", "libx264", "-crf", "30", str(copy)], check=True)
+    lines = [f"{'holdout' if i % 2 else 'probe'},{content4 / r['path']},{r['label']},src{i // 2}"
+             for i, r in enumerate(rows)]
+    manifest = tmp_path / "eval.csv"
+    manifest.write_text("split,path,label,source\n" + "\n".join(lines) + "\n")
+    assert main(["inspect", str(manifest), "--plots", str(tmp_path / "eda"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "at least 10" not in out and "show the same pictures" not in out
+    assert (tmp_path / "eda" / "feature_tsne.png").stat().st_size > 1000
+    assert "source 'src0' is in several splits (holdout: 1, probe: 1)" in out  # warned, not an error
+    split_of_first = "probe"
+    lines.append(f"{'holdout' if split_of_first == 'probe' else 'probe'},{copy},{rows[0]['label']},other")
+    manifest.write_text("split,path,label,source\n" + "\n".join(lines) + "\n")
+    assert main(["inspect", str(manifest), "--no-progress"]) == 1
+    out = capsys.readouterr().out
+    assert f"{content4 / rows[0]['path']} (probe) and {copy} (holdout) show the same pictures" in out

@@ -14,11 +14,15 @@ def add_parser(sub) -> None:
     p = sub.add_parser("inspect", help="class counts, durations, resolutions and problems of a labelled set",
                        description="Validate MANIFEST (CSV or a folder per class) and print class counts per "
                                    "split, durations, resolutions, frame rates and every problem found. With "
-                                   "--plots, also write EDA plots, including a 2-D projection of mean frame features.")
+                                   "--plots, also write EDA plots, including a 2-D projection of mean frame features. "
+                                   "Leakage between splits is looked for by bytes, by picture (re-encoded or "
+                                   "resized copies) and by source.")
     p.add_argument("manifest", metavar="MANIFEST")
     p.add_argument("--plots", default=None, metavar="DIR", help="write EDA plots here")
     p.add_argument("--features", default=None, metavar="H5",
                    help="feature store for the 2-D projection (default: extract 8 frames per video)")
+    p.add_argument("--no-leakage", action="store_true",
+                   help="skip the content check across splits (it decodes a few frames of every item)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=run)
 
@@ -28,11 +32,18 @@ def run(args) -> int:
         ds = load_dataset(args.manifest, strict=False)
     except FileNotFoundError as exc:
         return fail(exc)
+    from app.data.leakage import content_leaks, source_leaks
+
+    ds.findings += source_leaks(ds)
+    if not args.no_leakage and len(ds.splits) > 1:
+        ds.findings += content_leaks(ds)
     print(describe(ds))
     if args.plots:
         from app.data.eda import write_plots
+        from app.training.defaults import DEFAULT_MODEL
 
-        files = write_plots(ds, Path(args.plots), features=args.features, progress=not args.no_progress)
+        files = write_plots(ds, Path(args.plots), features=args.features, progress=not args.no_progress,
+                            backbone=DEFAULT_MODEL.backbone, geometry=DEFAULT_MODEL.geometry)
         print("plots: " + ", ".join(str(f) for f in files))
     return 1 if ds.errors else 0
 

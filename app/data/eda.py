@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 
 from app.data.manifest import Dataset  # noqa: E402
 
-MARKERS = {"train": "o", "val": "s", "test": "^"}
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")  # one per split, in the order of ds.splits
 
 
 def _save(fig, path: Path) -> Path:
@@ -21,7 +21,8 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def write_plots(ds: Dataset, out: Path, *, features: str | None = None, progress: bool = True) -> list[Path]:
+def write_plots(ds: Dataset, out: Path, *, features: str | None = None, progress: bool = True,
+                backbone: str = "efficientnet_lite0", geometry: str = "letterbox") -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     files = []
     counts = ds.counts()
@@ -58,11 +59,12 @@ def write_plots(ds: Dataset, out: Path, *, features: str | None = None, progress
     ax.legend()
     files.append(_save(fig, out / "resolutions.png"))
 
-    files.append(_projection(ds, out, features, progress))
+    files.append(_projection(ds, out, features, progress, backbone, geometry))
     return files
 
 
-def _mean_features(ds: Dataset, features: str | None, progress: bool) -> tuple[list[str], np.ndarray]:
+def _mean_features(ds: Dataset, features: str | None, progress: bool, backbone_name: str,
+                   geometry: str) -> tuple[list[str], np.ndarray]:
     if features:
         from app.features.store import read_features
 
@@ -76,7 +78,7 @@ def _mean_features(ds: Dataset, features: str | None, progress: bool) -> tuple[l
     from app.features.engine import create_backbone
     from app.video import sample_frames
 
-    backbone = create_backbone("efficientnet_lite0")
+    backbone = create_backbone(backbone_name, geometry=geometry)
     ids, rows = [], []
 
     def sample(it):
@@ -90,11 +92,11 @@ def _mean_features(ds: Dataset, features: str | None, progress: bool) -> tuple[l
     return ids, np.array(rows)
 
 
-def _projection(ds: Dataset, out: Path, features: str | None, progress: bool) -> Path:
+def _projection(ds: Dataset, out: Path, features: str | None, progress: bool, backbone: str, geometry: str) -> Path:
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
-    ids, means = _mean_features(ds, features, progress)
+    ids, means = _mean_features(ds, features, progress, backbone, geometry)
     items = {it.id: it for it in ds.items}
     keep = [i for i, item in enumerate(ids) if item in items]
     fig, ax = plt.subplots(figsize=(7, 6))
@@ -102,7 +104,7 @@ def _projection(ds: Dataset, out: Path, features: str | None, progress: bool) ->
         x = PCA(n_components=min(50, len(keep) - 1), random_state=0).fit_transform(means[keep])
         xy = TSNE(n_components=2, perplexity=min(30, max(2, len(keep) // 4)), random_state=0).fit_transform(x)
         for k, c in enumerate(ds.classes):
-            for split, marker in MARKERS.items():
+            for split, marker in zip(ds.splits, MARKERS * (1 + len(ds.splits) // len(MARKERS))):
                 sel = [j for j, i in enumerate(keep) if items[ids[i]].label == c and items[ids[i]].split == split]
                 if sel:
                     ax.scatter(xy[sel, 0], xy[sel, 1], s=18, marker=marker, color=f"C{k}", alpha=0.7,

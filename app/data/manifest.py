@@ -32,6 +32,7 @@ from app.video import VideoDecodeError, VideoMetadata, probe
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".gif", ".ts"}
 SPLITS = ("train", "val", "test")
 MIN_PER_CLASS = 10
+TRAINING_SPLITS = ("train", "val")  # the splits training learns from and stops on
 IMBALANCE_WARN = 10.0
 
 
@@ -296,9 +297,16 @@ def _check_classes(ds: Dataset, min_per_class: int, min_classes: int) -> None:
     counts = Counter(it.label for it in ds.items if it.label in ds.classes)
     if len(counts) < min_classes:
         ds.findings.append(Finding("error", f"need at least {min_classes} classes, found {len(counts)}: {sorted(counts)}"))
-    for label, n in sorted(counts.items()):
-        if n < min_per_class:
-            ds.findings.append(Finding("error", f"class {label!r} has {n} item(s); at least {min_per_class} are needed"))
+    # The items-per-class minimum is training's need: it counts the splits training learns from,
+    # and does not apply to a set with none of them (a test set to evaluate on).
+    learned = Counter(it.label for it in ds.items if it.label in ds.classes and it.split in TRAINING_SPLITS)
+    if learned:
+        for label in sorted(counts):
+            n = learned.get(label, 0)
+            if n < min_per_class:
+                ds.findings.append(Finding("error", f"class {label!r} has {n} item(s) in the training splits "
+                                                    f"({'/'.join(TRAINING_SPLITS)}); at least {min_per_class} "
+                                                    "are needed"))
     if counts and min(counts.values()) > 0:
         ratio = max(counts.values()) / min(counts.values())
         if ratio > IMBALANCE_WARN:
