@@ -1,6 +1,8 @@
 # The video classification service: gunicorn + Flask on the shipped default model (CPU).
 #   docker build -t videoclf .
 #   docker run --rm -p 127.0.0.1:8000:8000 -v videoclf-data:/app/var videoclf
+# Never built on the project's machines: they reach PyPI, Debian and npm only, not a container
+# registry (no base image); tests/test_packaging.py checks what can be checked without one.
 # Inside the container the server listens on all interfaces (the container's own network); publish
 # it on the host's 127.0.0.1 as above unless it should be reachable from elsewhere.
 FROM python:3.11-slim-bookworm
@@ -30,7 +32,10 @@ COPY app ./app
 COPY templates ./templates
 COPY static ./static
 COPY models ./models
-COPY wsgi.py gunicorn.conf.py ./
+COPY wsgi.py gunicorn.conf.py pyproject.toml README.md ./
+# The package itself (its dependencies are in already): gives the image the `videoclf` command,
+#   docker run --rm -v "$PWD:/data" videoclf videoclf classify /data/clip.mp4
+RUN pip install --no-deps . && videoclf --help > /dev/null
 
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin videoclf \
     && mkdir -p /app/var /app/cache \
