@@ -37,12 +37,7 @@ class FrameExplanation:
 
 def _feature_maps(backbone: Backbone, frames: np.ndarray) -> torch.Tensor:
     """(k, S, S * views, 3) uint8 -> last conv feature maps (k * views, D, h, w), without gradients."""
-    module = backbone.module
-    with torch.no_grad():
-        x = torch.from_numpy(backbone.preprocessing.split_views(np.ascontiguousarray(frames))).to(backbone.device)
-        x = x.permute(0, 3, 1, 2).float()
-        x = (x - module.mean) * module.inv_std
-        return module._trunk(x).float()
+    return backbone.feature_maps(backbone.preprocessing.split_views(np.ascontiguousarray(frames)))
 
 
 def class_maps(backbone: Backbone, members: list[TemporalClassifier], features: np.ndarray, frames: np.ndarray,

@@ -42,12 +42,15 @@ class _Pooled(nn.Module):
         self.register_buffer("mean", torch.tensor(pre.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("inv_std", 1.0 / torch.tensor(pre.std).view(1, 3, 1, 1), persistent=False)
 
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+    def feature_maps(self, frames: torch.Tensor) -> torch.Tensor:
+        """(B, H, W, 3) uint8 -> the last conv stage's maps (B, D, h, w), before the global average."""
         # (B, H, W, 3) uint8 -> (B, 3, H, W) view with channels_last strides: no copy.
         x = frames.permute(0, 3, 1, 2).float()
         x = (x - self.mean) * self.inv_std
-        x = self._trunk(x)  # (B, D, h, w)
-        return x.mean(dim=(2, 3))  # (B, D)
+        return self._trunk(x)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.feature_maps(frames).mean(dim=(2, 3))  # (B, D)
 
 
 @dataclass(frozen=True)

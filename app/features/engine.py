@@ -87,6 +87,12 @@ class Backbone:
             "preprocessing": self.preprocessing.to_dict(),
         }
 
+    def feature_maps(self, frames: np.ndarray) -> torch.Tensor:
+        """(N, S, S, 3) uint8 crops -> the last conv stage's maps (N, D, h, w) float32 on the device,
+        without gradients (always the PyTorch module: Grad-CAM's input, whatever the engine)."""
+        with torch.no_grad():
+            return self.module.feature_maps(torch.from_numpy(np.ascontiguousarray(frames)).to(self.device)).float()
+
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         pre = self.preprocessing
         if frames.ndim != 4 or frames.shape[1:] != pre.frame_shape or frames.dtype != np.uint8:
