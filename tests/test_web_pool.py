@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from app.web import pool as pool_module
 from app.web.pool import InferencePool, PoolClosed, PoolFull, TaskTimeout
 
 
@@ -100,6 +101,20 @@ def test_a_task_past_its_deadline_is_stopped_and_its_slot_freed():
         assert pool.submit(lambda: "next").result(timeout=10) == "next"  # the one slot is free again
         assert _wait_until(lambda: pool.stuck == 0)  # the stopped thread unwound (TaskKilled)
         assert pool.alive
+    finally:
+        pool.close()
+
+
+def test_a_deadline_shorter_than_the_watchdog_tick_is_kept(monkeypatch):
+    """The watchdog aims at the nearest deadline: with a 5-s tick, a task given 0.05 s that would
+    run 1 s is still stopped (a fixed tick let a quick job past a short deadline finish "done")."""
+    monkeypatch.setattr(pool_module, "WATCH_INTERVAL_S", 5.0)
+    pool = InferencePool(workers=1, queue_size=0)
+    try:
+        time.sleep(0.1)  # the watchdog is asleep on its 5-s tick when the task starts
+        future = pool.submit(_spin, 1.0, timeout=0.05)
+        with pytest.raises(TaskTimeout, match="ran past its 0.05 s deadline"):
+            future.result(timeout=0.9)  # before the task would have ended by itself
     finally:
         pool.close()
 

@@ -88,6 +88,7 @@ class InferencePool:
         self._active: set[_Task] = set()  # running now
         self._abandoned: list[threading.Thread] = []  # threads of stopped tasks, maybe still running
         self._closed = False
+        self._wake = threading.Event()  # set when a task with a deadline starts: the watchdog re-aims
         self._serial = 0
         self._threads = [self._spawn() for _ in range(workers)]
         self._watchdog = threading.Thread(target=self._watch, name=f"{name}-watchdog", daemon=True)
@@ -213,8 +214,16 @@ class InferencePool:
         return True
 
     def _watch(self) -> None:
+        """Stop tasks past their deadline, on time: it sleeps until the nearest deadline (at most
+        WATCH_INTERVAL_S), and a task that starts wakes it to aim again. A fixed tick would let a
+        task with a deadline shorter than the tick finish as if it had none."""
         while not self._closed:
-            time.sleep(WATCH_INTERVAL_S)
+            now = time.monotonic()
+            with self._lock:
+                deadlines = [t.deadline for t in self._active if t.deadline is not None]
+            wait = min([WATCH_INTERVAL_S] + [max(0.0, d - now) for d in deadlines])
+            self._wake.wait(wait)
+            self._wake.clear()
             now = time.monotonic()
             with self._lock:
                 late = [t for t in self._active if t.deadline is not None and now > t.deadline]
@@ -237,6 +246,8 @@ class InferencePool:
                     task.thread = me
                     task.deadline = time.monotonic() + task.timeout if task.timeout else None
                     self._active.add(task)
+                if task.deadline is not None:
+                    self._wake.set()
                 outcome, ok = None, False
                 try:
                     outcome, ok = task.fn(*task.args), True
@@ -267,6 +278,7 @@ class InferencePool:
             if self._closed:
                 return
             self._closed = True
+            self._wake.set()
             threads = list(self._threads)
         while True:
             try:
