@@ -82,12 +82,14 @@ def timeline(clf, path: str | os.PathLike, *, mode: str = "interval", interval: 
         lo, hi = share
         kept = {"n": 0, "gen": None}
 
-        def on_keep(gen, _slot, _image):
+        def count_kept(gen, _slot, _image):
             if gen is not kept["gen"]:  # a new decoding pass starts over
                 kept.update(n=0, gen=gen)
             kept["n"] += 1
             wanted = max(1, len(planned) * frames_per_window)
             progress("timeline", lo + (hi - lo) * 0.9 * min(1.0, kept["n"] / wanted))
+
+        on_keep = count_kept
 
     sampled = sample_plan(path, plan, start=start, end=end, transform=clf.backbone.preprocessing.prepare,
                           isolation=clf.decode_isolation, on_keep=on_keep)

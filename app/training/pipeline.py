@@ -32,7 +32,7 @@ from app.training.baseline import train_baseline
 from app.temporal.uncertainty import UncertainRule, choose_min_confidence, coverage
 from app.training.calibration import fit_temperature
 from app.training.source_cv import CVPredictions, held_out_units, make_folds, source_cv
-from app.training.member import TrainConfig, predict_probs, train_member
+from app.training.member import TrainConfig, train_member
 from app.training.progress import plot_dashboard
 
 log = logging.getLogger(__name__)
