@@ -21,7 +21,7 @@ from pathlib import Path
 
 from app.explain.choices import CAM_METHODS, TIMELINE_MODES
 
-__all__ = ["OptionError", "ExplainOptions", "TaskOptions", "StoredVideo", "run_task", "thumbnails"]
+__all__ = ["OptionError", "ExplainOptions", "TaskOptions", "StoredVideo", "run_task", "error_code", "thumbnails"]
 
 # The longest timeline window one may ask for: the library caps the number of windows, and a
 # window longer than this is no longer "where in time" but a second whole-video answer.
@@ -205,6 +205,24 @@ def _explain(clf, video: StoredVideo, options: TaskOptions, progress) -> dict:
                                 start=video.start, end=video.end, progress=progress))
     out["result"]["video"]["filename"] = video.name
     return out
+
+
+def error_code(exc: BaseException) -> str:
+    """The API's error code for an exception (``VideoDecodeError`` carries its own: bad_segment,
+    not_video, ...); the CLI and batch results use it too, so scripts switch on the same words
+    whichever way they called."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, str):
+        return code
+    if isinstance(exc, OptionError):
+        return "bad_field"
+    if isinstance(exc, FileNotFoundError):
+        return "not_found"
+    if isinstance(exc, (ValueError, TypeError)):
+        return "bad_request"
+    if isinstance(exc, OSError):
+        return "io_error"
+    return "internal"
 
 
 def thumbnails(frames, size: int = THUMBNAIL_PX) -> list[str]:

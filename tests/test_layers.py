@@ -21,6 +21,7 @@ LAYERS = [
     ["data", "evaluation"],
     ["training"],
     ["tasks"],
+    ["batch"],
     ["web", "cli"],
     ["__main__"],
 ]

@@ -5,14 +5,14 @@ import argparse
 import logging
 import sys
 
-from app.cli import classify, evaluate, explain, extract, inspect, train
+from app.cli import classify, evaluate, explain, extract, inspect, predict, train
 
-COMMANDS = [classify, explain, extract, inspect, train, evaluate]
+COMMANDS = [classify, predict, explain, extract, inspect, train, evaluate]
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="videoclf", description="Video classification: classify, extract, "
-                                     "inspect, train and evaluate.")
+    parser = argparse.ArgumentParser(prog="videoclf", description="Video classification: classify, predict "
+                                     "(batch), extract, inspect, train and evaluate.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:

@@ -4,24 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-
-def error_code(exc: BaseException) -> str:
-    """The API's error code for an exception (``VideoDecodeError`` carries its own: bad_segment,
-    not_video, ...), so scripts switch on the same words whichever way they called."""
-    from app.tasks import OptionError  # light: no torch
-
-    code = getattr(exc, "code", None)
-    if isinstance(code, str):
-        return code
-    if isinstance(exc, OptionError):
-        return "bad_field"
-    if isinstance(exc, FileNotFoundError):
-        return "not_found"
-    if isinstance(exc, (ValueError, TypeError)):
-        return "bad_request"
-    if isinstance(exc, OSError):
-        return "io_error"
-    return "internal"
+from app.tasks import error_code  # noqa: F401  (the sub-commands import it from here)
 
 
 def fail(message, code: int = 2) -> int:
