@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv and install the project into it (idempotent). With --dev, test tools as well.
 #   scripts/setup.sh          runtime: what the service and the CLI need
-#   scripts/setup.sh --dev    + pytest, Playwright and Debian's chromium (what the tests need)
+#   scripts/setup.sh --dev    + pytest, Playwright, Debian's chromium and redis-server (what the tests need)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,16 +23,24 @@ requirements=requirements.txt
 .venv/bin/python -m pip install --disable-pip-version-check -q "setuptools>=68" -r "$requirements"
 .venv/bin/python -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 
-# The browser test drives Debian's chromium through Playwright (never `playwright install`).
-if [ "$dev" = 1 ] && [ ! -x /usr/bin/chromium ]; then
-  echo "setup: installing Debian's chromium for tests/test_web_browser.py" >&2
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || { echo "setup: installing chromium needs root (or sudo)" >&2; exit 1; }
-    sudo="sudo"
+# The tests drive Debian's chromium through Playwright (never `playwright install`) and start a
+# real redis-server (the Celery job backend's broker); both come from Debian.
+if [ "$dev" = 1 ]; then
+  packages=""
+  [ -x /usr/bin/chromium ] || packages="$packages chromium chromium-driver"
+  command -v redis-server >/dev/null || packages="$packages redis-server"
+  if [ -n "$packages" ]; then
+    echo "setup: installing Debian packages for the tests:$packages" >&2
+    sudo=""
+    if [ "$(id -u)" != 0 ]; then
+      command -v sudo >/dev/null || { echo "setup: installing$packages needs root (or sudo)" >&2; exit 1; }
+      sudo="sudo"
+    fi
+    # shellcheck disable=SC2086  # $packages is a list of words
+    $sudo apt-get update -q \
+      && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $packages \
+      || { echo "setup: could not install$packages with apt-get" >&2; exit 1; }
   fi
-  $sudo apt-get update -q \
-    && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium chromium-driver \
-    || { echo "setup: could not install chromium with apt-get (the browser test needs /usr/bin/chromium)" >&2; exit 1; }
-  [ -x /usr/bin/chromium ] || { echo "setup: apt-get ran but /usr/bin/chromium is still missing" >&2; exit 1; }
+  [ -x /usr/bin/chromium ] || { echo "setup: /usr/bin/chromium is still missing" >&2; exit 1; }
+  command -v redis-server >/dev/null || { echo "setup: redis-server is still missing" >&2; exit 1; }
 fi

@@ -21,7 +21,7 @@ LAYERS = [
     ["data", "evaluation"],
     ["training"],
     ["tasks"],
-    ["batch"],
+    ["batch", "jobs"],
     ["web", "cli"],
     ["__main__"],
 ]

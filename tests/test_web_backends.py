@@ -11,7 +11,7 @@ import pytest
 from app.tasks import ExplainOptions, StoredVideo, TaskOptions, run_task
 from app.web.backends import EXTENSION, JobBackend, get_backend
 from app.web.jobs import InProcessJobs
-from app.web.jobstore import JobStore
+from app.jobs.store import JobStore
 from tests.conftest import post_video, poller, wait_for_job
 
 
@@ -31,8 +31,8 @@ def test_the_default_backend_is_the_in_process_one(app):
 
 
 def test_an_unknown_backend_stops_start_up(make_web_app, monkeypatch):
-    with pytest.raises(RuntimeError, match=r"JOB_BACKEND \(VIDEOCLF_JOB_BACKEND\) must be one of inprocess, got 'celery'"):
-        make_web_app(JOB_BACKEND="celery")
+    with pytest.raises(RuntimeError, match=r"JOB_BACKEND \(VIDEOCLF_JOB_BACKEND\) must be one of inprocess, celery, got 'kafka'"):
+        make_web_app(JOB_BACKEND="kafka")
     monkeypatch.setenv("VIDEOCLF_JOB_BACKEND", "redis")
     with pytest.raises(RuntimeError, match="got 'redis'"):
         make_web_app()

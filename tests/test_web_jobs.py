@@ -173,7 +173,7 @@ def test_jobs_of_an_owner_that_dies_later_are_taken_over_without_a_restart(make_
 def test_a_store_from_before_progress_gains_its_columns(tmp_path):
     """A jobs file written by an older version (no stage/progress columns) opens, keeps its rows
     and records progress."""
-    from app.web.jobstore import JobStore
+    from app.jobs.store import JobStore
 
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as db:

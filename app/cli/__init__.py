@@ -5,9 +5,9 @@ import argparse
 import logging
 import sys
 
-from app.cli import classify, evaluate, explain, extract, inspect, predict, train
+from app.cli import classify, evaluate, explain, extract, inspect, predict, train, worker
 
-COMMANDS = [classify, predict, explain, extract, inspect, train, evaluate]
+COMMANDS = [classify, predict, explain, extract, inspect, train, evaluate, worker]
 
 
 def get_parser() -> argparse.ArgumentParser:

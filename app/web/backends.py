@@ -7,9 +7,9 @@
 A backend takes an ``Upload`` (a stored video and its checked ``TaskOptions``), runs
 ``app.tasks.run_task`` on it somewhere, and records the job's state where ``status`` can find it,
 across restarts. The setting ``JOB_BACKEND`` (``VIDEOCLF_JOB_BACKEND``) chooses one; an unknown
-name stops start-up. Only ``inprocess`` exists today (``app.web.jobs``: this process's inference
-pool and a SQLite job store); a queue of separate workers (Celery, issue 13) is another
-implementation of the same five methods.
+name stops start-up. ``inprocess`` (the default, ``app.web.jobs``): this process's inference pool
+and a SQLite job store. ``celery`` (``app.web.celery_jobs``): worker processes fed through a Redis
+broker (``VIDEOCLF_BROKER``), the same job store shared with them.
 """
 from __future__ import annotations
 
@@ -60,9 +60,15 @@ def _inprocess(app: Flask) -> JobBackend:
     return InProcessJobs.from_app(app)
 
 
+def _celery(app: Flask) -> JobBackend:
+    from app.web.celery_jobs import CeleryJobs
+
+    return CeleryJobs.from_app(app)
+
+
 # name -> factory. Imported lazily, so a backend's own dependencies (a broker client, say) are
 # needed only where it is chosen.
-BACKENDS: dict[str, Callable[[Flask], JobBackend]] = {"inprocess": _inprocess}
+BACKENDS: dict[str, Callable[[Flask], JobBackend]] = {"inprocess": _inprocess, "celery": _celery}
 
 
 def init_app(app: Flask) -> JobBackend:

@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 from app.bundle import DEFAULT_BUNDLE, default_bundle_dir
+from app.jobs.store import default_database
 
 REPO = DEFAULT_BUNDLE.parent.parent
 
@@ -31,6 +32,8 @@ SETTINGS: dict[str, tuple[str, type, object]] = {
     "JOB_TTL_HOURS": ("VIDEOCLF_JOB_TTL_HOURS", float, 168.0),
     "JOB_RECLAIM_S": ("VIDEOCLF_JOB_RECLAIM_S", float, None),  # None: app.web.jobs.RECLAIM_INTERVAL_S
     "JOB_BACKEND": ("VIDEOCLF_JOB_BACKEND", str, "inprocess"),  # checked by app.web.backends.init_app
+    "BROKER": ("VIDEOCLF_BROKER", str, "redis://localhost:6379/0"),  # JOB_BACKEND=celery: the Celery broker
+    "BROKER_VISIBILITY_S": ("VIDEOCLF_BROKER_VISIBILITY_S", float, 3600.0),  # a dead worker's job goes to another after this
     "LOAD_MODEL": ("VIDEOCLF_LOAD_MODEL", str, "background"),
     "API_TOKEN": ("VIDEOCLF_API_TOKEN", str, ""),
     "DASHBOARD_TOKEN": ("VIDEOCLF_DASHBOARD_TOKEN", str, ""),
@@ -66,7 +69,7 @@ def load(overrides: dict | None = None, environ=os.environ) -> dict:
     cfg["MODELS_DIR"] = cfg["MODELS_DIR"] or str(REPO / "models")
     data = Path(cfg["DATA_DIR"] or REPO / "var")
     cfg["DATA_DIR"] = str(data)
-    cfg["DATABASE"] = cfg["DATABASE"] or str(data / "jobs.sqlite3")
+    cfg["DATABASE"] = cfg["DATABASE"] or str(default_database(data))
     cfg["UPLOAD_DIR"] = cfg["UPLOAD_DIR"] or str(data / "uploads")
     if cfg["JOB_RECLAIM_S"] is None:
         from app.web.jobs import RECLAIM_INTERVAL_S
@@ -95,5 +98,6 @@ def _check(cfg: dict) -> None:
     need(cfg["JOB_TIMEOUT"] > 0, "JOB_TIMEOUT", "a positive number of seconds")
     need(cfg["RETRY_AFTER"] >= 1, "RETRY_AFTER", "at least 1 second")
     need(cfg["JOB_TTL_HOURS"] > 0, "JOB_TTL_HOURS", "a positive number of hours")
+    need(cfg["BROKER_VISIBILITY_S"] > 0, "BROKER_VISIBILITY_S", "a positive number of seconds")
     need(cfg["JOB_RECLAIM_S"] >= 0, "JOB_RECLAIM_S", "0 (at start-up only) or a positive number of seconds")
     need(cfg["LOAD_MODEL"] in LOAD_MODES, "LOAD_MODEL", f"one of {LOAD_MODES}")

@@ -13,14 +13,11 @@ from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.jobs.errors import DECODE_STATUS, INTERNAL
 from app.video import VideoDecodeError
 
 log = logging.getLogger(__name__)
 
-# The decoder's codes and the HTTP status each one gets.
-DECODE_STATUS = {"empty": 400, "not_video": 415, "no_frames": 422, "corrupt": 422, "too_large": 422,
-                 "bad_segment": 422, "bad_header": 422, "too_long": 422, "over_budget": 422,
-                 "decoder_crashed": 422}
 # Werkzeug's HTTP errors in our vocabulary (clients switch on ``code``, not on the wording).
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 413: "upload_too_large", 415: "unsupported_media_type",
@@ -101,8 +98,7 @@ def from_exception(exc: BaseException, *, filename: str | None = None, temp_name
     # Anything else is the server's fault: the fields were checked before queueing, so even a
     # ValueError here is a bug, and its message is for the log, not for the client.
     log.error("unexpected error while classifying %s", filename or "an upload", exc_info=exc)
-    return ApiError("Something went wrong on the server while classifying this video; it has been logged.",
-                    code="internal", status=500)
+    return ApiError(INTERNAL, code="internal", status=500)
 
 
 def _wants_json() -> bool:

@@ -29,7 +29,7 @@ from app.tasks import OptionError
 from app.web.backends import JobBackend
 from app.web.errors import ApiError, NotFound, Timeout, from_exception
 from app.web.inference import InferenceService, get_service
-from app.web.jobstore import JobStore
+from app.jobs.store import JobStore
 from app.web.uploads import PREFIX, Upload
 
 log = logging.getLogger(__name__)
@@ -155,27 +155,7 @@ class InProcessJobs(JobBackend):
             upload.discard()
 
     def status(self, job_id: str, *, source: str | None = None) -> dict:
-        """The public view of a job: id, status, times, options, and result or error.
-
-        Raises NotFound (404) for an unknown id, or one from another ``source`` when given (the
-        page's status URL must not show API jobs, which may sit behind the API token).
-        """
-        job = self.store.get(job_id) if _JOB_ID.match(job_id) else None
-        if job is None or (source is not None and job["source"] != source):
-            raise NotFound(f"There is no job with this id (finished jobs are kept for {self.ttl_s / 3600:g} hours).")
-        status = job["status"]
-        stage, progress = {"queued": ("queued", 0.0), "done": ("done", 1.0)}.get(
-            status, (job.get("stage") or "starting", job.get("progress") or 0.0))
-        if status == "failed":
-            stage = "failed"
-        out = {"id": job["id"], "status": status, "stage": stage, "progress": progress, "filename": job["filename"],
-               "options": job["options"], "created": _iso(job["created"]), "started": _iso(job["started"]),
-               "finished": _iso(job["finished"])}
-        if job["status"] == "done":
-            out["result"] = job["result"]
-        elif job["status"] == "failed":
-            out["error"] = job["error"]
-        return out
+        return job_view(self.store, job_id, ttl_s=self.ttl_s, source=source)
 
     def cancel(self, job_id: str) -> bool:
         """Stop a job of this process: cancelled in the queue, or stopped where it runs (as past a
@@ -245,6 +225,31 @@ class InProcessJobs(JobBackend):
         _LIVE_TOKENS.discard(self.owner)
 
 
+def job_view(store: JobStore, job_id: str, *, ttl_s: float, source: str | None = None) -> dict:
+    """The public view of a job: id, status, stage and progress, times, options, and result or
+    error (every backend's ``status``).
+
+    Raises NotFound (404) for an unknown id, or one from another ``source`` when given (the
+    page's status URL must not show API jobs, which may sit behind the API token).
+    """
+    job = store.get(job_id) if _JOB_ID.match(job_id) else None
+    if job is None or (source is not None and job["source"] != source):
+        raise NotFound(f"There is no job with this id (finished jobs are kept for {ttl_s / 3600:g} hours).")
+    status = job["status"]
+    stage, progress = {"queued": ("queued", 0.0), "done": ("done", 1.0)}.get(
+        status, (job.get("stage") or "starting", job.get("progress") or 0.0))
+    if status == "failed":
+        stage = "failed"
+    out = {"id": job["id"], "status": status, "stage": stage, "progress": progress, "filename": job["filename"],
+           "options": job["options"], "created": _iso(job["created"]), "started": _iso(job["started"]),
+           "finished": _iso(job["finished"])}
+    if job["status"] == "done":
+        out["result"] = job["result"]
+    elif job["status"] == "failed":
+        out["error"] = job["error"]
+    return out
+
+
 def _iso(t: float | None) -> str | None:
     return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds") if t else None
 
@@ -278,6 +283,8 @@ def _process_started(pid: int) -> float | None:
 def _owner_alive(owner: str | None, since: float | None) -> bool:
     if not owner:
         return False
+    if owner.startswith("celery"):  # a queue worker's (or queued on the broker): the broker redelivers it
+        return True
     pid_text, _, _ = owner.partition(":")
     try:
         pid = int(pid_text)

@@ -14,6 +14,7 @@ from contextlib import closing
 from pathlib import Path
 
 STATUSES = ("queued", "running", "done", "failed")
+REPO = Path(__file__).resolve().parents[2]
 # Columns added after the first release: (name, type), added to older files at open.
 _ADDED_COLUMNS = (("stage", "TEXT"), ("progress", "REAL"))
 
@@ -38,6 +39,12 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (status) WHERE status IN ('queued', 'running');
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished);
 """
+
+
+def default_database(data_dir: str | os.PathLike | None = None) -> Path:
+    """Where the job store is when ``VIDEOCLF_DB`` is not set: ``<data dir>/jobs.sqlite3``, the data
+    dir being ``VIDEOCLF_DATA_DIR`` or the repository's ``var/``."""
+    return Path(data_dir or REPO / "var") / "jobs.sqlite3"
 
 
 class JobStore:
@@ -107,6 +114,22 @@ class JobStore:
         return self._execute("UPDATE jobs SET status = 'failed', finished = ?, error = ?, upload_path = NULL "
                              "WHERE id = ? AND owner = ? AND status IN ('queued', 'running')",
                              (time.time(), json.dumps(error), job_id, owner)) == 1
+
+    def take(self, job_id: str, owner: str) -> bool:
+        """A queue worker starts the job (queued, or running under a worker that died and whose
+        task the broker delivered again): it becomes ``owner``'s, so the old owner's late writes
+        are refused. False if the job has finished (or is gone)."""
+        return self._execute(
+            "UPDATE jobs SET owner = ?, owner_since = ?, status = 'running', started = ?, stage = NULL, "
+            "progress = NULL WHERE id = ? AND status IN ('queued', 'running')",
+            (owner, time.time(), time.time(), job_id)) == 1
+
+    def cancel(self, job_id: str, error: dict) -> bool:
+        """Fail an unfinished job whoever runs it (its worker sees it at its next progress step and
+        stops); False if it had finished."""
+        return self._execute("UPDATE jobs SET status = 'failed', finished = ?, error = ?, upload_path = NULL "
+                             "WHERE id = ? AND status IN ('queued', 'running')",
+                             (time.time(), json.dumps(error), job_id)) == 1
 
     def delete(self, job_id: str) -> None:
         self._execute("DELETE FROM jobs WHERE id = ?", (job_id,))

@@ -1,0 +1,218 @@
+"""The Celery job backend with the real parts: a redis-server, ``videoclf worker`` processes, and the
+web app queueing on them. A worker killed mid-job (``kill -9``) loses nothing: another finishes it."""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.jobs.store import JobStore
+from app.web.backends import get_backend
+from app.web.celery_jobs import CeleryJobs
+from tests.conftest import REPO, poller, wait_for_job
+
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
+VISIBILITY_S = 3.0  # a killed worker's job goes to another after this (the default is an hour)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(predicate, seconds: float, what: str):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"{what} within {seconds:g} s")
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    if not Path(REDIS).exists():
+        pytest.skip("redis-server is not installed (scripts/setup.sh --dev installs it from Debian)")
+    port, folder = _free_port(), tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+    def up():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    _wait(up, 20, "redis-server did not answer PING")
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def app(make_web_app, redis_url):
+    return make_web_app(JOB_BACKEND="celery", BROKER=redis_url, BROKER_VISIBILITY_S=VISIBILITY_S)
+
+
+class Workers:
+    """``videoclf worker`` processes on the app's broker, job store and the wiring bundle."""
+
+    def __init__(self, app, bundle: Path, folder: Path):
+        self.env = {**os.environ, "PYTHONPATH": str(REPO), "VIDEOCLF_BROKER": app.config["BROKER"],
+                    "VIDEOCLF_DB": app.config["DATABASE"], "VIDEOCLF_MODEL": str(bundle),
+                    "VIDEOCLF_BROKER_VISIBILITY_S": str(VISIBILITY_S)}
+        self.folder = folder
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str) -> subprocess.Popen:
+        log = (self.folder / f"{name}.log").open("w")
+        proc = subprocess.Popen([sys.executable, "-m", "app", "worker", "--pool", "solo", "--hostname", f"{name}@test"],
+                                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.procs[name] = proc
+        _wait(lambda: "ready." in self.log(name) or proc.poll() is not None, 60, f"worker {name} was not ready")
+        assert proc.poll() is None, self.log(name)
+        return proc
+
+    def log(self, name: str) -> str:
+        return (self.folder / f"{name}.log").read_text()
+
+    def stop_all(self):
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.procs.clear()
+
+
+@pytest.fixture
+def workers(app, wiring_bundle, tmp_path):
+    w = Workers(app, wiring_bundle, tmp_path)
+    yield w
+    w.stop_all()
+
+
+@pytest.fixture(scope="module")
+def long_video(tmp_path_factory, content4, content4_rows) -> Path:
+    """A real 40-s video (a test clip looped): with a 1-s timeline its job takes several seconds."""
+    import av
+    import cv2
+
+    from tests.conftest import pick_clips
+    from tests.videos import write_pyav
+
+    clip = content4 / pick_clips(content4_rows, "test", 1)[-1]["path"]
+    with av.open(str(clip)) as container:
+        part = [cv2.resize(f.to_ndarray(format="rgb24"), (320, 180)) for f in container.decode(container.streams.video[0])]
+    fps, seconds = 24, 40
+    path = tmp_path_factory.mktemp("long") / "long.mp4"
+    write_pyav(path, [round(i * 1000 / fps) for i in range(fps * seconds)], size=(320, 180),
+               frame_fn=lambda i, w, h: part[i % len(part)])
+    return path
+
+
+def submit(client, path: Path, **fields) -> str:
+    response = client.post("/jobs", data={"video": (io.BytesIO(path.read_bytes()), path.name), **fields})
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()["id"]
+
+
+def test_a_job_is_run_by_a_separate_worker_process(app, workers, clips, uploads):
+    assert isinstance(get_backend(app), CeleryJobs)
+    worker = workers.start("one")
+    client = app.test_client()
+    job_id = submit(client, clips[2], top_k="2")
+    job = wait_for_job(poller(client), f"/jobs/{job_id}", timeout=120)
+    assert job["status"] == "done", job
+    assert job["result"]["video"]["filename"] == clips[2].name and len(job["result"]["top_k"]) == 2
+    # The same answer as the web process's own classifier gives for the same file and options.
+    local = client.post("/classify", data={"video": (io.BytesIO(clips[2].read_bytes()), clips[2].name),
+                                           "top_k": "2"}).get_json()
+    assert job["result"]["label"] == local["label"]
+    assert abs(job["result"]["confidence"] - local["confidence"]) < 1e-4
+    owner = JobStore(app.config["DATABASE"]).get(job_id)["owner"]
+    assert owner.startswith("celery:") and f":{worker.pid}:" in owner  # the worker's pid, not this one's
+    assert f"job {job_id}: done" in workers.log("one")
+
+
+def test_a_bad_video_fails_its_job_and_the_worker_goes_on(app, workers, clips, tmp_path, uploads):
+    workers.start("one")
+    client = app.test_client()
+    text = tmp_path / "notes.mp4"
+    text.write_text("these are not frames\n" * 50)
+    bad = wait_for_job(poller(client), f"/jobs/{submit(client, text)}", timeout=120)
+    assert bad["status"] == "failed" and bad["error"]["code"] == "not_video" and bad["error"]["status"] == 415
+    assert "notes.mp4" in bad["error"]["message"] and "vc-" not in bad["error"]["message"]  # the client's name
+    good = wait_for_job(poller(client), f"/jobs/{submit(client, clips[0])}", timeout=120)
+    assert good["status"] == "done"
+
+
+def test_a_worker_killed_mid_job_loses_nothing_another_finishes_it(app, workers, long_video, uploads):
+    client = app.test_client()
+    first = workers.start("first")
+    job_id = submit(client, long_video, timeline="interval", interval="1")
+    store = JobStore(app.config["DATABASE"])
+    _wait(lambda: ((store.get(job_id) or {}).get("progress") or 0) > 0, 120, "the job did not start on the first worker")
+    assert f":{first.pid}:" in store.get(job_id)["owner"]
+    first.send_signal(signal.SIGKILL)  # mid-job: its task is neither acknowledged nor finished
+    first.wait(10)
+    running = client.get(f"/jobs/{job_id}").get_json()
+    assert running["status"] == "running"
+    assert any(Path(app.config["UPLOAD_DIR"]).iterdir())  # the upload is still there for the next worker
+    second = workers.start("second")
+    job = wait_for_job(poller(client), f"/jobs/{job_id}", timeout=180)
+    assert job["status"] == "done", job
+    assert len(job["result"]["timeline"]["windows"]) >= 39  # the whole 40-s timeline, not a part
+    assert f":{second.pid}:" in store.get(job_id)["owner"]
+    assert "takes it over" in workers.log("second") and f"job {job_id}: done" in workers.log("second")
+
+
+def test_a_running_job_is_cancelled_where_it_runs(app, workers, long_video, clips, uploads):
+    client = app.test_client()
+    workers.start("one")
+    job_id = submit(client, long_video, timeline="interval", interval="1")
+    store = JobStore(app.config["DATABASE"])
+    _wait(lambda: (store.get(job_id) or {}).get("status") == "running", 120, "the job did not start")
+    assert get_backend(app).cancel(job_id) is True
+    assert get_backend(app).cancel(job_id) is False  # once
+    _wait(lambda: f"job {job_id}: cancelled" in workers.log("one"), 30, "the worker did not stop the job")
+    job = client.get(f"/jobs/{job_id}").get_json()
+    assert job["status"] == "failed" and job["error"]["code"] == "cancelled" and "result" not in job
+    assert wait_for_job(poller(client), f"/jobs/{submit(client, clips[1])}", timeout=120)["status"] == "done"
+
+
+def test_the_store_refuses_a_late_write_of_a_worker_that_lost_its_job(tmp_path):
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    store.create("a" * 32, source="api", filename="a.mp4", options={}, upload_path=str(tmp_path / "a"), owner="celery")
+    assert store.take("a" * 32, "celery:old")
+    assert store.take("a" * 32, "celery:new")  # the broker gave the task to another worker
+    assert not store.mark_done("a" * 32, "celery:old", {"label": "stale"})
+    assert store.mark_done("a" * 32, "celery:new", {"label": "fresh"})
+    assert not store.take("a" * 32, "celery:third")  # finished: nobody runs it again
+    assert store.get("a" * 32)["result"] == {"label": "fresh"}
+
+
+def test_an_unreachable_broker_is_a_503_and_nothing_is_kept(make_web_app, clips):
+    app = make_web_app(JOB_BACKEND="celery", BROKER=f"redis://127.0.0.1:{_free_port()}/0")
+    client = app.test_client()
+    t0 = time.monotonic()
+    response = client.post("/jobs", data={"video": (io.BytesIO(clips[0].read_bytes()), "a.mp4")})
+    assert response.status_code == 503 and response.get_json()["error"]["code"] == "queue_full"
+    assert "Retry-After" in response.headers and time.monotonic() - t0 < 30
+    assert not any(Path(app.config["UPLOAD_DIR"]).iterdir())
+    assert JobStore(app.config["DATABASE"]).counts()["queued"] == 0
