@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv and install the project into it (idempotent). With --dev, test tools as well.
 #   scripts/setup.sh          runtime: what the service and the CLI need
-#   scripts/setup.sh --dev    + pytest, Playwright, Debian's chromium and redis-server (what the tests need)
+#   scripts/setup.sh --dev    + pytest, Playwright, Debian's chromium, redis-server and PostgreSQL (what the tests need)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,11 +24,13 @@ requirements=requirements.txt
 .venv/bin/python -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 
 # The tests drive Debian's chromium through Playwright (never `playwright install`) and start a
-# real redis-server (the Celery job backend's broker); both come from Debian.
+# real redis-server (the Celery job backend's broker) and PostgreSQL (the shared job store); all
+# three come from Debian.
 if [ "$dev" = 1 ]; then
   packages=""
   [ -x /usr/bin/chromium ] || packages="$packages chromium chromium-driver"
   command -v redis-server >/dev/null || packages="$packages redis-server"
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages="$packages postgresql"
   if [ -n "$packages" ]; then
     echo "setup: installing Debian packages for the tests:$packages" >&2
     sudo=""
@@ -43,4 +45,5 @@ if [ "$dev" = 1 ]; then
   fi
   [ -x /usr/bin/chromium ] || { echo "setup: /usr/bin/chromium is still missing" >&2; exit 1; }
   command -v redis-server >/dev/null || { echo "setup: redis-server is still missing" >&2; exit 1; }
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "setup: PostgreSQL's initdb is still missing" >&2; exit 1; }
 fi

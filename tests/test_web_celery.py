@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,47 +16,15 @@ from app.jobs.store import JobStore
 from app.web.backends import get_backend
 from app.web.celery_jobs import CeleryJobs
 from tests.conftest import REPO, poller, wait_for_job
+from tests.services import free_port, postgres_server, redis_server, wait_until
 
-REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 VISIBILITY_S = 3.0  # a killed worker's job goes to another after this (the default is an hour)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(predicate, seconds: float, what: str):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"{what} within {seconds:g} s")
 
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory):
-    if not Path(REDIS).exists():
-        pytest.skip("redis-server is not installed (scripts/setup.sh --dev installs it from Debian)")
-    port, folder = _free_port(), tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-
-    def up():
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    _wait(up, 20, "redis-server did not answer PING")
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +36,7 @@ class Workers:
     """``videoclf worker`` processes on the app's broker, job store and the wiring bundle."""
 
     def __init__(self, app, bundle: Path, folder: Path):
+        self.app = app
         self.env = {**os.environ, "PYTHONPATH": str(REPO), "VIDEOCLF_BROKER": app.config["BROKER"],
                     "VIDEOCLF_DB": app.config["DATABASE"], "VIDEOCLF_MODEL": str(bundle),
                     "VIDEOCLF_BROKER_VISIBILITY_S": str(VISIBILITY_S)}
@@ -81,7 +48,7 @@ class Workers:
         proc = subprocess.Popen([sys.executable, "-m", "app", "worker", "--pool", "solo", "--hostname", f"{name}@test"],
                                 cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         self.procs[name] = proc
-        _wait(lambda: "ready." in self.log(name) or proc.poll() is not None, 60, f"worker {name} was not ready")
+        wait_until(lambda: "ready." in self.log(name) or proc.poll() is not None, 60, f"worker {name} was not ready")
         assert proc.poll() is None, self.log(name)
         return proc
 
@@ -167,7 +134,7 @@ def test_a_worker_killed_mid_job_loses_nothing_another_finishes_it(app, workers,
     first = workers.start("first")
     job_id = submit(client, long_video, timeline="interval", interval="1")
     store = JobStore(app.config["DATABASE"])
-    _wait(lambda: ((store.get(job_id) or {}).get("progress") or 0) > 0, 120, "the job did not start on the first worker")
+    wait_until(lambda: ((store.get(job_id) or {}).get("progress") or 0) > 0, 120, "the job did not start on the first worker")
     assert f":{first.pid}:" in store.get(job_id)["owner"]
     first.send_signal(signal.SIGKILL)  # mid-job: its task is neither acknowledged nor finished
     first.wait(10)
@@ -187,10 +154,10 @@ def test_a_running_job_is_cancelled_where_it_runs(app, workers, long_video, clip
     workers.start("one")
     job_id = submit(client, long_video, timeline="interval", interval="1")
     store = JobStore(app.config["DATABASE"])
-    _wait(lambda: (store.get(job_id) or {}).get("status") == "running", 120, "the job did not start")
+    wait_until(lambda: (store.get(job_id) or {}).get("status") == "running", 120, "the job did not start")
     assert get_backend(app).cancel(job_id) is True
     assert get_backend(app).cancel(job_id) is False  # once
-    _wait(lambda: f"job {job_id}: cancelled" in workers.log("one"), 30, "the worker did not stop the job")
+    wait_until(lambda: f"job {job_id}: cancelled" in workers.log("one"), 30, "the worker did not stop the job")
     job = client.get(f"/jobs/{job_id}").get_json()
     assert job["status"] == "failed" and job["error"]["code"] == "cancelled" and "result" not in job
     assert wait_for_job(poller(client), f"/jobs/{submit(client, clips[1])}", timeout=120)["status"] == "done"
@@ -208,7 +175,7 @@ def test_the_store_refuses_a_late_write_of_a_worker_that_lost_its_job(tmp_path):
 
 
 def test_an_unreachable_broker_is_a_503_and_nothing_is_kept(make_web_app, clips):
-    app = make_web_app(JOB_BACKEND="celery", BROKER=f"redis://127.0.0.1:{_free_port()}/0")
+    app = make_web_app(JOB_BACKEND="celery", BROKER=f"redis://127.0.0.1:{free_port()}/0")
     client = app.test_client()
     t0 = time.monotonic()
     response = client.post("/jobs", data={"video": (io.BytesIO(clips[0].read_bytes()), "a.mp4")})
@@ -216,3 +183,24 @@ def test_an_unreachable_broker_is_a_503_and_nothing_is_kept(make_web_app, clips)
     assert "Retry-After" in response.headers and time.monotonic() - t0 < 30
     assert not any(Path(app.config["UPLOAD_DIR"]).iterdir())
     assert JobStore(app.config["DATABASE"]).counts()["queued"] == 0
+
+
+def test_jobs_in_postgresql_shared_by_the_web_tier_and_a_worker(make_web_app, redis_url, wiring_bundle, clips,
+                                                                tmp_path):
+    """Several nodes share the job store in PostgreSQL (VIDEOCLF_DB=postgresql://...): the web tier
+    records the job there, the worker takes and finishes it there."""
+    with postgres_server() as database:
+        app = make_web_app(JOB_BACKEND="celery", BROKER=redis_url, DATABASE=database)
+        store = get_backend(app).store
+        assert not store.sqlite and store.url.get_backend_name() == "postgresql"
+        workers = Workers(app, wiring_bundle, tmp_path)
+        try:
+            workers.start("pg")
+            client = app.test_client()
+            job = wait_for_job(poller(client), f"/jobs/{submit(client, clips[3])}", timeout=120)
+            assert job["status"] == "done" and job["result"]["video"]["filename"] == clips[3].name
+            assert store.get(job["id"])["owner"].startswith("celery:")
+            assert not any(Path(app.config["UPLOAD_DIR"]).iterdir())
+        finally:
+            workers.stop_all()
+            store.close()

@@ -1,44 +1,68 @@
-"""Jobs and their results in an SQLite file, so they survive a restart of the server.
+"""Jobs and their results in a database, so they survive a restart and are seen by every process
+that serves or runs them: an SQLite file by default, PostgreSQL when several machines share it.
 
-One short-lived connection per operation: sqlite3 connections must not be shared between
-threads, and opening one on a local file costs microseconds. WAL lets readers (status polls) go
-on while a worker writes a result.
+    JobStore("var/jobs.sqlite3")                          # a path: SQLite (WAL, mode 0600)
+    JobStore("postgresql://user:pw@db-host/videoclf")     # a URL: any database SQLAlchemy speaks
+
+SQLAlchemy Core, one short transaction per operation. The table is created when missing and
+columns added since the first release are added to older databases at open (the migration is
+that list, ``_ADDED_COLUMNS``). SQLite: one connection per operation (sqlite3 connections must not
+be shared between threads; opening one on a local file costs microseconds), WAL so that status
+polls go on while a worker writes. PostgreSQL: a connection pool, checked before use, renewed in
+a forked child.
 """
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
-from contextlib import closing
+import weakref
 from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 STATUSES = ("queued", "running", "done", "failed")
 REPO = Path(__file__).resolve().parents[2]
-# Columns added after the first release: (name, type), added to older files at open.
-_ADDED_COLUMNS = (("stage", "TEXT"), ("progress", "REAL"))
+UNFINISHED = ("queued", "running")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id          TEXT PRIMARY KEY,
-    status      TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
-    source      TEXT NOT NULL,            -- 'api' or 'ui'
-    filename    TEXT NOT NULL,            -- the client's name for the video (display only)
-    options     TEXT NOT NULL,            -- JSON: tta, top_k, timeline, interval, frames (new keys need no migration)
-    upload_path TEXT,                     -- private copy while queued or running; NULL once deleted
-    owner       TEXT,                     -- '<pid>:<token>' of the process that runs the job
-    owner_since REAL,                     -- when that owner took the job (tells a reused pid apart)
-    created     REAL NOT NULL,
-    started     REAL,
-    finished    REAL,
-    result      TEXT,                     -- JSON result when done
-    error       TEXT,                     -- JSON {code, message, status} when failed
-    stage       TEXT,                     -- while running: decoding, members, timeline, explaining
-    progress    REAL                      -- while running: fraction of the work done, 0 to 1
-);
-CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (status) WHERE status IN ('queued', 'running');
-CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished);
-"""
+_metadata = sa.MetaData()
+jobs = sa.Table(
+    "jobs", _metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),         # 'api' or 'ui'
+    sa.Column("filename", sa.Text, nullable=False),       # the client's name for the video (display only)
+    sa.Column("options", sa.Text, nullable=False),        # JSON: tta, top_k, timeline, ..., start, end
+    sa.Column("upload_path", sa.Text),                    # private copy while queued or running; NULL once deleted
+    sa.Column("owner", sa.Text),                          # '<pid>:<token>' or 'celery[:<host>:<pid>:<token>]'
+    sa.Column("owner_since", sa.Float),                   # when that owner took the job (tells a reused pid apart)
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("started", sa.Float),
+    sa.Column("finished", sa.Float),
+    sa.Column("result", sa.Text),                         # JSON result when done
+    sa.Column("error", sa.Text),                          # JSON {code, message, status} when failed
+    sa.Column("stage", sa.Text),                          # while running: decoding, members, timeline, explaining
+    sa.Column("progress", sa.Float),                      # while running: fraction of the work done, 0 to 1
+    sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="jobs_status"),
+)
+_unfinished_rows = jobs.c.status.in_(UNFINISHED)
+sa.Index("jobs_unfinished", jobs.c.status, sqlite_where=_unfinished_rows, postgresql_where=_unfinished_rows)
+sa.Index("jobs_finished", jobs.c.finished)
+# Columns added after the first release: added to older databases at open.
+_ADDED_COLUMNS = ("stage", "progress")
+
+
+def engine_url(target: str | os.PathLike) -> sa.URL:
+    """The SQLAlchemy URL of a store setting: a URL as given (``postgresql://`` uses psycopg 3),
+    anything else a path to an SQLite file."""
+    text = str(target)
+    if "://" not in text:
+        return sa.URL.create("sqlite", database=str(Path(text)))
+    url = sa.make_url(text)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
 
 
 def default_database(data_dir: str | os.PathLike | None = None) -> Path:
@@ -48,118 +72,142 @@ def default_database(data_dir: str | os.PathLike | None = None) -> Path:
 
 
 class JobStore:
-    """CRUD for jobs in one SQLite database file (created with its tables when missing)."""
+    """CRUD for jobs in one database (its table created when missing). ``target``: a path (SQLite)
+    or a database URL."""
 
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        new = not self.path.exists()
-        with closing(self._connect()) as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
-            have = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
-            for name, kind in _ADDED_COLUMNS:  # a store written by an older version
-                if name not in have:
-                    try:
-                        db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
-                    except sqlite3.OperationalError as exc:  # another process added it first
-                        if "duplicate column" not in str(exc):
-                            raise
+    def __init__(self, target: str | os.PathLike):
+        url = engine_url(target)
+        self.url = url
+        self.sqlite = url.get_backend_name() == "sqlite"
+        new = False
+        if self.sqlite:
+            path = Path(url.database)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            new = not path.exists()
+            self.engine = sa.create_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+            with self.engine.connect() as db:
+                db.exec_driver_sql("PRAGMA journal_mode=WAL")  # persistent: once per file is enough
+        else:
+            self.engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            engine = weakref.ref(self.engine)  # a forked child must not use the parent's connections
+            os.register_at_fork(after_in_child=lambda: (e := engine()) is not None and e.dispose(close=False))
+        self._migrate()
         if new:
-            os.chmod(self.path, 0o600)
+            os.chmod(url.database, 0o600)
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # autocommit; one statement each
-        db.row_factory = sqlite3.Row
-        return db
+    def __repr__(self) -> str:
+        return f"JobStore({self.url.render_as_string(hide_password=True)!r})"
 
-    def _execute(self, sql: str, params: tuple = ()) -> int:
-        with closing(self._connect()) as db:
-            return db.execute(sql, params).rowcount
+    def _migrate(self) -> None:
+        """Create the table and indexes when missing; add the columns an older version lacked. Two
+        processes opening a new database at once are fine (whichever is second finds it there)."""
+        try:
+            _metadata.create_all(self.engine, checkfirst=True)
+        except sa.exc.DBAPIError:  # another process created it between the check and the create
+            _metadata.create_all(self.engine, checkfirst=True)
+        have = {c["name"] for c in sa.inspect(self.engine).get_columns("jobs")}
+        for name in _ADDED_COLUMNS:
+            if name in have:
+                continue
+            kind = jobs.c[name].type.compile(self.engine.dialect)
+            try:
+                with self.engine.begin() as db:
+                    db.execute(sa.text(f"ALTER TABLE jobs ADD COLUMN {name} {kind}"))
+            except sa.exc.DBAPIError as exc:  # another process added it first
+                if "duplicate column" not in str(exc) and "already exists" not in str(exc):
+                    raise
+
+    def _update(self, where, **values) -> int:
+        with self.engine.begin() as db:
+            return db.execute(jobs.update().where(where).values(**values)).rowcount
 
     def create(self, job_id: str, *, source: str, filename: str, options: dict, upload_path: str,
                owner: str) -> None:
         now = time.time()
-        self._execute("INSERT INTO jobs (id, status, source, filename, options, upload_path, owner, owner_since, "
-                      "created) VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
-                      (job_id, source, filename, json.dumps(options), upload_path, owner, now, now))
+        with self.engine.begin() as db:
+            db.execute(jobs.insert().values(id=job_id, status="queued", source=source, filename=filename,
+                                            options=json.dumps(options), upload_path=upload_path, owner=owner,
+                                            owner_since=now, created=now))
 
     def get(self, job_id: str) -> dict | None:
         """The job as a dict (JSON columns decoded), or None."""
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        with self.engine.connect() as db:
+            row = db.execute(jobs.select().where(jobs.c.id == job_id)).first()
         return _decode(row) if row else None
 
     # The updates below apply only while ``owner`` holds the job: a process that lost it (taken
     # over after it was presumed dead) must not overwrite what the new owner records.
+    def _mine(self, job_id: str, owner: str):
+        return (jobs.c.id == job_id) & (jobs.c.owner == owner)
+
     def mark_running(self, job_id: str, owner: str) -> bool:
-        return self._execute("UPDATE jobs SET status = 'running', started = ? WHERE id = ? AND owner = ? "
-                             "AND status = 'queued'", (time.time(), job_id, owner)) == 1
+        return self._update(self._mine(job_id, owner) & (jobs.c.status == "queued"),
+                            status="running", started=time.time()) == 1
 
     def set_progress(self, job_id: str, owner: str, stage: str, progress: float) -> bool:
-        return self._execute("UPDATE jobs SET stage = ?, progress = ? WHERE id = ? AND owner = ? "
-                             "AND status = 'running'", (stage, float(progress), job_id, owner)) == 1
+        return self._update(self._mine(job_id, owner) & (jobs.c.status == "running"),
+                            stage=stage, progress=float(progress)) == 1
 
     def mark_done(self, job_id: str, owner: str, result: dict) -> bool:
-        return self._execute("UPDATE jobs SET status = 'done', finished = ?, result = ?, upload_path = NULL "
-                             "WHERE id = ? AND owner = ?", (time.time(), json.dumps(result), job_id, owner)) == 1
+        return self._update(self._mine(job_id, owner), status="done", finished=time.time(),
+                            result=json.dumps(result), upload_path=None) == 1
 
     def mark_failed(self, job_id: str, owner: str, error: dict) -> bool:
-        return self._execute("UPDATE jobs SET status = 'failed', finished = ?, error = ?, upload_path = NULL "
-                             "WHERE id = ? AND owner = ?", (time.time(), json.dumps(error), job_id, owner)) == 1
+        return self._update(self._mine(job_id, owner), status="failed", finished=time.time(),
+                            error=json.dumps(error), upload_path=None) == 1
 
     def fail_unfinished(self, job_id: str, owner: str, error: dict) -> bool:
         """``mark_failed`` unless the job has finished meanwhile (a result recorded just before a
         deadline must stand)."""
-        return self._execute("UPDATE jobs SET status = 'failed', finished = ?, error = ?, upload_path = NULL "
-                             "WHERE id = ? AND owner = ? AND status IN ('queued', 'running')",
-                             (time.time(), json.dumps(error), job_id, owner)) == 1
+        return self._update(self._mine(job_id, owner) & _unfinished_rows, status="failed", finished=time.time(),
+                            error=json.dumps(error), upload_path=None) == 1
 
     def take(self, job_id: str, owner: str) -> bool:
         """A queue worker starts the job (queued, or running under a worker that died and whose
         task the broker delivered again): it becomes ``owner``'s, so the old owner's late writes
         are refused. False if the job has finished (or is gone)."""
-        return self._execute(
-            "UPDATE jobs SET owner = ?, owner_since = ?, status = 'running', started = ?, stage = NULL, "
-            "progress = NULL WHERE id = ? AND status IN ('queued', 'running')",
-            (owner, time.time(), time.time(), job_id)) == 1
+        now = time.time()
+        return self._update((jobs.c.id == job_id) & _unfinished_rows, owner=owner, owner_since=now,
+                            status="running", started=now, stage=None, progress=None) == 1
 
     def cancel(self, job_id: str, error: dict) -> bool:
         """Fail an unfinished job whoever runs it (its worker sees it at its next progress step and
         stops); False if it had finished."""
-        return self._execute("UPDATE jobs SET status = 'failed', finished = ?, error = ?, upload_path = NULL "
-                             "WHERE id = ? AND status IN ('queued', 'running')",
-                             (time.time(), json.dumps(error), job_id)) == 1
+        return self._update((jobs.c.id == job_id) & _unfinished_rows, status="failed", finished=time.time(),
+                            error=json.dumps(error), upload_path=None) == 1
 
     def delete(self, job_id: str) -> None:
-        self._execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        with self.engine.begin() as db:
+            db.execute(jobs.delete().where(jobs.c.id == job_id))
 
     def unfinished(self) -> list[dict]:
-        with closing(self._connect()) as db:
-            rows = db.execute("SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY created").fetchall()
+        with self.engine.connect() as db:
+            rows = db.execute(jobs.select().where(_unfinished_rows).order_by(jobs.c.created)).all()
         return [_decode(r) for r in rows]
 
     def claim(self, job_id: str, old_owner: str | None, new_owner: str) -> bool:
         """Take over an unfinished job from a dead owner; False if someone else was first."""
-        return self._execute(
-            "UPDATE jobs SET owner = ?, owner_since = ?, status = 'queued', started = NULL, stage = NULL, "
-            "progress = NULL "
-            "WHERE id = ? AND owner IS ? AND status IN ('queued', 'running')",
-            (new_owner, time.time(), job_id, old_owner)) == 1
+        return self._update((jobs.c.id == job_id) & jobs.c.owner.is_not_distinct_from(old_owner) & _unfinished_rows,
+                            owner=new_owner, owner_since=time.time(), status="queued", started=None, stage=None,
+                            progress=None) == 1
 
     def purge(self, older_than_s: float) -> int:
         """Delete finished jobs that finished more than ``older_than_s`` seconds ago."""
-        return self._execute("DELETE FROM jobs WHERE finished IS NOT NULL AND finished < ?",
-                             (time.time() - older_than_s,))
+        with self.engine.begin() as db:
+            return db.execute(jobs.delete().where(jobs.c.finished.is_not(None)
+                                                  & (jobs.c.finished < time.time() - older_than_s))).rowcount
 
     def counts(self) -> dict[str, int]:
-        with closing(self._connect()) as db:
-            rows = db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall()
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)).all()
         return {s: 0 for s in STATUSES} | {r[0]: r[1] for r in rows}
 
+    def close(self) -> None:
+        self.engine.dispose()
 
-def _decode(row: sqlite3.Row) -> dict:
-    job = dict(row)
+
+def _decode(row) -> dict:
+    job = dict(row._mapping)
     for key in ("options", "result", "error"):
         if job[key] is not None:
             job[key] = json.loads(job[key])

@@ -81,6 +81,7 @@ class CeleryJobs(JobBackend):
 
     def close(self) -> None:
         self.celery.close()
+        self.store.close()
 
 
 def _safe(url: str) -> str:

@@ -223,6 +223,7 @@ class InProcessJobs(JobBackend):
     def close(self) -> None:
         self._stop.set()
         _LIVE_TOKENS.discard(self.owner)
+        self.store.close()
 
 
 def job_view(store: JobStore, job_id: str, *, ttl_s: float, source: str | None = None) -> dict:
