@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,32 @@ def test_post_explain_answers_the_task_document(app, clips, uploads):
     served = response.get_json()
     assert served == json.loads(json.dumps(direct)) and len(direct["frames"]) == 2
 
+
+
+def test_delete_cancels_through_the_api_also_a_job_of_another_server_process(make_web_app, clips, tmp_path):
+    """DELETE /jobs/<id>: 200 with the cancelled job, 409 once finished, 404 for no such job; a job
+    queued in another process on the same store (another gunicorn worker) is cancelled too, and
+    that process neither runs it nor overwrites the answer."""
+    shared = {"DATABASE": str(tmp_path / "jobs.sqlite3"), "UPLOAD_DIR": str(tmp_path / "uploads")}
+    here, there = make_web_app(**shared), make_web_app(**shared)
+    held = there.extensions["videoclf.inference"].pool
+    held.gate.clear()
+    try:
+        job_id = submit(there.test_client(), clips[0]).get_json()["id"]
+        client = here.test_client()
+        response = client.delete(f"/jobs/{job_id}")
+        assert response.status_code == 200, response.get_json()
+        job = response.get_json()
+        assert job["status"] == "failed" and job["error"]["code"] == "cancelled"
+        assert not any((tmp_path / "uploads").iterdir())
+        again = client.delete(f"/jobs/{job_id}")
+        assert again.status_code == 409 and again.get_json()["error"]["code"] == "finished"
+        assert client.delete("/jobs/" + "0" * 32).status_code == 404
+    finally:
+        held.gate.set()
+    time.sleep(1.0)  # the other process's task wakes up: it must not run the job or change it
+    assert here.test_client().get(f"/jobs/{job_id}").get_json() == job
+    done_id = submit(client, clips[1]).get_json()["id"]
+    assert wait_for_job(poller(client), f"/jobs/{done_id}")["status"] == "done"
+    finished = client.delete(f"/jobs/{done_id}")
+    assert finished.status_code == 409 and client.get(f"/jobs/{done_id}").get_json()["status"] == "done"

@@ -148,12 +148,13 @@ class JobStore:
         return self._update(self._mine(job_id, owner) & (jobs.c.status == "running"),
                             stage=stage, progress=float(progress)) == 1
 
+    # A finished job stays as it finished: a result that comes after a cancel is refused.
     def mark_done(self, job_id: str, owner: str, result: dict) -> bool:
-        return self._update(self._mine(job_id, owner), status="done", finished=time.time(),
+        return self._update(self._mine(job_id, owner) & _unfinished_rows, status="done", finished=time.time(),
                             result=json.dumps(result), upload_path=None) == 1
 
     def mark_failed(self, job_id: str, owner: str, error: dict) -> bool:
-        return self._update(self._mine(job_id, owner), status="failed", finished=time.time(),
+        return self._update(self._mine(job_id, owner) & _unfinished_rows, status="failed", finished=time.time(),
                             error=json.dumps(error), upload_path=None) == 1
 
     def fail_unfinished(self, job_id: str, owner: str, error: dict) -> bool:

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from app.web import openapi, reports
 from app.web.auth import require_api_token
 from app.web.backends import get_backend
+from app.web.errors import Conflict
 from app.web.inference import get_service
 
 bp = Blueprint("api", __name__)
@@ -50,6 +51,17 @@ def create_job():
 def job_status(job_id: str):
     """A job's status (queued, running, done, failed) with its result or error."""
     return jsonify(get_backend().status(job_id))
+
+
+@bp.delete("/jobs/<job_id>")
+def cancel_job(job_id: str):
+    """Cancel a queued or running job: 200 with the job (failed, code ``cancelled``); 409 when it
+    had already finished (it is shown as it finished)."""
+    backend = get_backend()
+    backend.status(job_id)  # 404 for an unknown id
+    if not backend.cancel(job_id):
+        raise Conflict("This job has already finished; there is nothing to cancel.", code="finished")
+    return jsonify(backend.status(job_id))
 
 
 @bp.get("/api/models")

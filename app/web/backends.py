@@ -42,7 +42,7 @@ class JobBackend(ABC):
     @abstractmethod
     def cancel(self, job_id: str) -> bool:
         """Stop a queued or running job: it fails with code ``cancelled`` and its upload is
-        deleted. False when it had already finished (or is not this backend's to stop)."""
+        deleted. False when it had already finished."""
 
     @abstractmethod
     def recover(self) -> dict[str, int]:

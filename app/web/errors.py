@@ -71,6 +71,10 @@ class NotFound(ApiError):
     status, code = 404, "not_found"
 
 
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
 class QueueFull(ApiError):
     status, code = 503, "queue_full"
 

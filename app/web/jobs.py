@@ -158,12 +158,19 @@ class InProcessJobs(JobBackend):
         return job_view(self.store, job_id, ttl_s=self.ttl_s, source=source)
 
     def cancel(self, job_id: str) -> bool:
-        """Stop a job of this process: cancelled in the queue, or stopped where it runs (as past a
-        deadline). It fails with code ``cancelled``; its upload is deleted. False when it has
-        finished, or is not this process's (another owner's jobs are that owner's to stop)."""
+        """Stop a job: cancelled in this process's queue, or stopped where it runs here (as past a
+        deadline); a job of another server process is marked cancelled in the store (that process
+        does not start it, and the result it may still compute is refused). It fails with code
+        ``cancelled``; its upload is deleted. False when it has finished."""
+        cancelled = {"code": "cancelled", "status": 409, "message": "This job was cancelled before it finished."}
         future = self._futures.get(job_id)
         if future is None:
-            return False
+            job = self.store.get(job_id)
+            if job is None or not self.store.cancel(job_id, cancelled):
+                return False
+            if job["upload_path"]:
+                Path(job["upload_path"]).unlink(missing_ok=True)
+            return True
         self._cancelled.add(job_id)
         try:
             if not self.service.pool.kill(future, "cancelled"):
@@ -171,8 +178,7 @@ class InProcessJobs(JobBackend):
             job = self.store.get(job_id)
             if job and job["upload_path"]:
                 Path(job["upload_path"]).unlink(missing_ok=True)
-            return self.store.fail_unfinished(job_id, self.owner, {
-                "code": "cancelled", "status": 409, "message": "This job was cancelled before it finished."})
+            return self.store.fail_unfinished(job_id, self.owner, cancelled)
         finally:
             self._cancelled.discard(job_id)
 

@@ -210,7 +210,15 @@ def document(*, max_upload_mb: float, token_required: bool) -> dict:
                 "responses": {"200": {"description": "the job (a failed job carries the error the video got)",
                                       "content": json_of("Job")},
                               "401": _error("Missing or wrong bearer token.", ["unauthorized"]),
-                              "404": _error("No such job (or it expired).", ["not_found"])}}},
+                              "404": _error("No such job (or it expired).", ["not_found"])}},
+                "delete": {
+                "summary": "Cancel a queued or running job", "operationId": "cancelJob", "security": secured,
+                "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "cancelled: the job, failed with code cancelled",
+                                      "content": json_of("Job")},
+                              "401": _error("Missing or wrong bearer token.", ["unauthorized"]),
+                              "404": _error("No such job (or it expired).", ["not_found"]),
+                              "409": _error("The job had already finished.", ["finished"])}}},
             "/api/models": {"get": {
                 "summary": "Model bundles and their summary metrics", "operationId": "listModels",
                 "security": secured,
