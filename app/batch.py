@@ -29,6 +29,7 @@ import json
 import math
 import os
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -331,3 +332,64 @@ def predict(classifier, requests: Iterable[Request], options: TaskOptions, *,
             for future in finished:
                 yield running.pop(future), future.result()
             fill()
+
+
+def job_id_for(request: Request, options: TaskOptions) -> str:
+    """The job id of a batch row on the queue: the same file, segment and options give the same id,
+    so a rerun finds the jobs it queued before (finished, or still running) instead of queueing
+    them again."""
+    import hashlib
+
+    key = json.dumps([str(request.file.resolve()), request.start, request.end, options.to_dict()], sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def predict_via_queue(requests: Iterable[Request], options: TaskOptions, *, celery, store,
+                      poll_s: float = 0.25, window: int = 256) -> Iterator[tuple[Request, dict]]:
+    """(request, record) for each request, run by Celery workers (``app.jobs.worker``) instead of
+    here: each row becomes a job in ``store`` (the workers' job store) whose file is the row's own
+    (``keep_file``: read where it is, so it must be on a path the workers see, and never deleted),
+    and its task is sent to ``celery``. Records come as jobs finish; at most ``window`` jobs are
+    queued at once. A job finished in an earlier run is taken as it is; a failed one is queued
+    again."""
+    from app.jobs.worker import TASK
+
+    requests = iter(requests)
+    waiting: dict[str, Request] = {}
+
+    def queue_more():
+        while len(waiting) < window:
+            req = next(requests, None)
+            if req is None:
+                return
+            job_id = job_id_for(req, options)
+            job = store.get(job_id)
+            if job is not None and job["status"] == "failed":
+                store.delete(job_id)
+                job = None
+            if job is None:
+                stored = {**options.to_dict(), "start": req.start, "end": req.end, "keep_file": True}
+                store.create(job_id, source="batch", filename=req.path, options=stored,
+                             upload_path=str(req.file.resolve()), owner="celery")
+                celery.send_task(TASK, args=[job_id], task_id=job_id)
+            waiting[job_id] = req
+
+    queue_more()
+    while waiting:
+        finished = []
+        found = store.get_many(waiting)
+        for job_id, req in waiting.items():
+            job = found.get(job_id)
+            if job is None:
+                finished.append((job_id, _record(req, "failed", error={
+                    "code": "interrupted", "message": "the job disappeared from the store (purged?)"})))
+            elif job["status"] == "done":
+                finished.append((job_id, _record(req, "done", result=job["result"])))
+            elif job["status"] == "failed":
+                error = {k: v for k, v in job["error"].items() if k in ("code", "message")}
+                finished.append((job_id, _record(req, "failed", error=error)))
+        for job_id, record in finished:
+            yield waiting.pop(job_id), record
+        queue_more()
+        if waiting and not finished:
+            time.sleep(poll_s)

@@ -204,3 +204,43 @@ def test_jobs_in_postgresql_shared_by_the_web_tier_and_a_worker(make_web_app, re
         finally:
             workers.stop_all()
             store.close()
+
+
+def test_videoclf_predict_fans_a_batch_out_over_a_worker(app, workers, clips, tmp_path):
+    """``videoclf predict --broker``: the rows run on the worker, the answers are the ones the
+    local batch gives, the users' files are read where they are and kept; a rerun after more rows
+    were added queues only those."""
+    from tests.test_batch import _write_csv
+
+    workers.start("batch")
+    rows = [{"path": str(c)} for c in clips[:3]] + [{"path": str(tmp_path / "gone.mp4")}]
+    manifest = _write_csv(tmp_path / "m.csv", rows)
+    env = workers.env
+    base = [sys.executable, "-m", "app", "predict", str(manifest), "--no-progress"]
+    queued = subprocess.run([*base, "--out", str(tmp_path / "queue.jsonl"), "--broker", app.config["BROKER"],
+                             "--db", app.config["DATABASE"]], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert queued.returncode == 1, queued.stderr  # the missing file
+    local = subprocess.run([*base, "--out", str(tmp_path / "local.jsonl"), "--model", env["VIDEOCLF_MODEL"]],
+                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert local.returncode == 1, local.stderr
+
+    def by_row(name):
+        import json
+
+        return {r["row"]: r for r in map(json.loads, (tmp_path / name).read_text().splitlines())}
+
+    got, want = by_row("queue.jsonl"), by_row("local.jsonl")
+    assert sorted(got) == [1, 2, 3, 4] and got[4]["error"]["code"] == "not_found"
+    for row in (1, 2, 3):
+        assert got[row]["status"] == "done" and got[row]["result"]["label"] == want[row]["result"]["label"]
+        assert abs(got[row]["result"]["confidence"] - want[row]["result"]["confidence"]) < 1e-4
+    assert all(c.exists() for c in clips[:3])  # read in place, never deleted
+    assert workers.log("batch").count(": done") == 3
+    rows.append({"path": str(clips[3])})
+    _write_csv(manifest, rows)
+    again = subprocess.run([*base, "--out", str(tmp_path / "queue.jsonl"), "--broker", app.config["BROKER"],
+                            "--db", app.config["DATABASE"]], cwd=REPO, env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert "4 already in" in again.stderr and by_row("queue.jsonl")[5]["status"] == "done"
+    assert workers.log("batch").count(": done") == 4

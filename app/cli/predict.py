@@ -35,6 +35,11 @@ def add_parser(sub) -> None:
                    help="window length in seconds for --timeline interval (default: 2)")
     p.add_argument("--workers", type=positive_int, default=None,
                    help="videos in flight at once (default: the number of CPU cores, at most 8)")
+    p.add_argument("--broker", default=None, metavar="URL",
+                   help="fan the rows out over Celery workers on this broker (redis://...) instead of running "
+                        "them here; the workers must see the files at the same paths (see docs/scaling.md)")
+    p.add_argument("--db", default=None, metavar="URL|PATH",
+                   help="with --broker: the workers' job store (default: $VIDEOCLF_DB, as the workers)")
     p.add_argument("--retry-failed", action="store_true", help="on resume, run rows that failed before again")
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     add_device_options(p)
@@ -92,7 +97,11 @@ def run(args) -> int:
             out.write(b.record())
         print(f"videoclf predict: {len(requests) + len(bad)} rows in {args.manifest}: {len(bad)} bad, "
               f"{skipped} already in {args.out} or repeated, {len(todo)} to run", file=sys.stderr)
-        if todo:
+        if todo and args.broker:
+            code = _run_on_queue(args, todo, options, out)
+            if code:
+                return code
+        elif todo:
             try:
                 clf = load_classifier(args)
             except (BundleError, BackboneUnavailableError, ValueError) as exc:
@@ -102,6 +111,33 @@ def run(args) -> int:
         print(f"videoclf predict: {len(requests) + len(bad) - failed} of {len(requests) + len(bad)} rows done, "
               f"{failed} failed; results in {args.out}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _run_on_queue(args, todo, options, out) -> int:
+    """Predict ``todo`` on Celery workers; 2 when the broker or the job store cannot be used."""
+    from app.batch import predict_via_queue
+    from app.jobs.store import JobStore
+    from app.jobs.worker import make_celery, settings_from_env
+
+    try:
+        cfg = settings_from_env()
+        store = JobStore(args.db or cfg["database"])
+        celery = make_celery(args.broker, visibility_s=cfg["visibility_s"])
+    except Exception as exc:  # a bad URL, a database that refuses
+        return fail(f"cannot use the job queue: {exc}")
+    progress = _Progress(len(todo), not args.no_progress)
+    try:
+        for req, record in predict_via_queue(todo, options, celery=celery, store=store):
+            out.write(record)
+            if record["status"] != "done":
+                fail(f"[{record['error']['code']}] row {req.row}: {record['error']['message']}", 1)
+            progress.step(record["status"] != "done")
+    except Exception as exc:  # the broker went away: what finished is written; rerun to resume
+        return fail(f"the job queue failed ({type(exc).__name__}: {exc}); rerun the same command to resume")
+    finally:
+        celery.close()
+        store.close()
+    return 0
 
 
 def _run(args, clf, todo, options, out) -> None:

@@ -135,6 +135,15 @@ class JobStore:
             row = db.execute(jobs.select().where(jobs.c.id == job_id)).first()
         return _decode(row) if row else None
 
+    def get_many(self, job_ids) -> dict[str, dict]:
+        """The jobs of ``job_ids`` that exist, by id (one query)."""
+        ids = list(job_ids)
+        if not ids:
+            return {}
+        with self.engine.connect() as db:
+            rows = db.execute(jobs.select().where(jobs.c.id.in_(ids))).all()
+        return {row.id: _decode(row) for row in rows}
+
     # The updates below apply only while ``owner`` holds the job: a process that lost it (taken
     # over after it was presumed dead) must not overwrite what the new owner records.
     def _mine(self, job_id: str, owner: str):

@@ -137,6 +137,9 @@ class Runner:
                            "reads); please submit it again."})
             return "failed"
         stored = job["options"]
+        # A batch row names the user's own file (``keep_file``): read, never deleted. An upload is
+        # the service's private copy: deleted once the job has finished.
+        discard = (lambda: None) if stored.get("keep_file") else (lambda: path.unlink(missing_ok=True))
         try:
             options = TaskOptions.from_dict(stored)
             clf = self.classifier()
@@ -147,20 +150,20 @@ class Runner:
                 self.store.fail_unfinished(job_id, owner, {
                     "code": "timeout", "status": 504,
                     "message": f"Classifying this video took longer than {self.timeout_s:g} s and was stopped."})
-                path.unlink(missing_ok=True)
+                discard()
                 return "failed"
             if stop.why == "cancelled":
-                path.unlink(missing_ok=True)
+                discard()
             return stop.why  # taken over: the new owner has the upload
         except Exception as exc:  # the video's fault, or a bug: recorded, the worker goes on
             if isinstance(exc, OptionError):
                 log.warning("job %s: stored options no longer valid: %s", job_id, exc)
-            path.unlink(missing_ok=True)
+            discard()
             self.store.mark_failed(job_id, owner, error_document(exc, filename=job["filename"], temp_name=path.name))
             return "failed"
         if not self.store.mark_done(job_id, owner, result):
             return "taken"  # another worker took it over meanwhile: its answer stands
-        path.unlink(missing_ok=True)
+        discard()
         return "done"
 
     def _progress(self, job_id: str, owner: str):
