@@ -45,3 +45,31 @@ def test_the_package_builds_a_wheel_with_the_entry_point(tmp_path):
     assert "app/cli/__init__.py" in names and "app/web/__init__.py" in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "videoclf = app.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
+
+
+def test_compose_runs_web_and_workers_on_one_broker_store_and_upload_path():
+    """compose.yaml: the web tier and the workers use the Celery backend with the same broker, job
+    store and upload path (on a volume both mount), every variable is one the service knows, and
+    the worker runs ``videoclf worker``."""
+    import yaml
+
+    from app.web.config import SETTINGS
+
+    doc = yaml.safe_load((REPO / "compose.yaml").read_text())
+    services = doc["services"]
+    assert {"web", "worker", "redis", "postgres"} <= set(services)
+    web, worker = services["web"], services["worker"]
+    assert web["environment"] == worker["environment"]
+    env = web["environment"]
+    known = {name for name, _kind, _default in SETTINGS.values()}
+    assert set(env) <= known, set(env) - known
+    assert env["VIDEOCLF_JOB_BACKEND"] == "celery"
+    assert env["VIDEOCLF_BROKER"].startswith("redis://redis:") and env["VIDEOCLF_DB"].startswith("postgresql://")
+    assert env["VIDEOCLF_DB"].split("@", 1)[1].startswith("postgres:")
+    mounts = {v.split(":", 1)[1] for v in web["volumes"]} & {v.split(":", 1)[1] for v in worker["volumes"]}
+    assert any(env["VIDEOCLF_UPLOAD_DIR"].startswith(m) for m in mounts)  # both see the uploads
+    assert worker["command"][:2] == ["videoclf", "worker"]
+    from app.cli import get_parser
+
+    get_parser().parse_args(worker["command"][1:])  # a command line videoclf accepts
+    assert set(doc["volumes"]) >= {v.split(":", 1)[0] for v in web["volumes"]}
