@@ -6,8 +6,7 @@ import sys
 from pathlib import Path
 
 from app.bundle import BundleError, default_bundle_dir
-from app.cli.common import add_device_options, error_code, fail, load_classifier, positive_int, segment_args
-from app.explain.choices import TIMELINE_MODES
+from app.cli.common import add_device_options, error_code, fail, load_classifier, segment_args, task_args
 from app.features.backbones import BackboneUnavailableError
 from app.tasks import OptionError, StoredVideo, TaskOptions, run_task
 from app.video import VideoDecodeError
@@ -19,14 +18,7 @@ def add_parser(sub) -> None:
                                    "others go on. Exit status 1 if any file failed.")
     p.add_argument("videos", nargs="+", metavar="VIDEO")
     p.add_argument("--model", default=None, metavar="DIR", help=f"model bundle (default: {default_bundle_dir()})")
-    tta = p.add_mutually_exclusive_group()
-    tta.add_argument("--tta", dest="tta", action="store_true", default=None, help="test-time augmentation on")
-    tta.add_argument("--no-tta", dest="tta", action="store_false", help="test-time augmentation off")
-    p.add_argument("--top-k", type=positive_int, default=None, metavar="K", help="how many labels to list")
-    p.add_argument("--timeline", choices=TIMELINE_MODES, default=None,
-                   help="also classify windows over the video: fixed intervals or shots")
-    p.add_argument("--interval", type=float, default=None,
-                   help="window length in seconds for --timeline interval (default: 2)")
+    task_args(p)
     segment_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object per video (JSON Lines)")
     add_device_options(p)

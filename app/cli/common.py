@@ -16,6 +16,20 @@ def fail(message, code: int = 2) -> int:
     return code
 
 
+def task_args(p, what: str = "the video") -> None:
+    """``--tta/--no-tta``, ``--top-k``, ``--timeline``, ``--interval``: the task options (``TaskOptions``)."""
+    from app.explain.choices import TIMELINE_MODES  # light: no torch
+
+    tta = p.add_mutually_exclusive_group()
+    tta.add_argument("--tta", dest="tta", action="store_true", default=None, help="test-time augmentation on")
+    tta.add_argument("--no-tta", dest="tta", action="store_false", help="test-time augmentation off")
+    p.add_argument("--top-k", type=positive_int, default=None, metavar="K", help="how many labels to list")
+    p.add_argument("--timeline", choices=TIMELINE_MODES, default=None,
+                   help=f"also classify windows over {what}: fixed intervals or shots")
+    p.add_argument("--interval", type=float, default=None,
+                   help="window length in seconds for --timeline interval (default: 2)")
+
+
 def segment_args(p) -> None:
     """``--start`` / ``--end``: a segment of the video, in seconds (as the API's fields)."""
     p.add_argument("--start", type=float, default=None, metavar="S", help="classify from S seconds on")

@@ -6,8 +6,7 @@ import sys
 import time
 
 from app.bundle import BundleError, default_bundle_dir
-from app.cli.common import add_device_options, fail, load_classifier, positive_int
-from app.explain.choices import TIMELINE_MODES
+from app.cli.common import add_device_options, fail, load_classifier, positive_int, task_args
 from app.features.backbones import BackboneUnavailableError
 from app.tasks import OptionError, TaskOptions
 
@@ -25,14 +24,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="results file, .jsonl or .csv (appended to)")
     p.add_argument("--model", default=None, metavar="DIR", help=f"model bundle (default: {default_bundle_dir()})")
     p.add_argument("--split", default=None, help="only rows whose 'split' column is this (e.g. test)")
-    tta = p.add_mutually_exclusive_group()
-    tta.add_argument("--tta", dest="tta", action="store_true", default=None, help="test-time augmentation on")
-    tta.add_argument("--no-tta", dest="tta", action="store_false", help="test-time augmentation off")
-    p.add_argument("--top-k", type=positive_int, default=None, metavar="K", help="how many labels to list")
-    p.add_argument("--timeline", choices=TIMELINE_MODES, default=None,
-                   help="also classify windows over each video: fixed intervals or shots")
-    p.add_argument("--interval", type=float, default=None,
-                   help="window length in seconds for --timeline interval (default: 2)")
+    task_args(p, "each video")
     p.add_argument("--workers", type=positive_int, default=None,
                    help="videos in flight at once (default: the number of CPU cores, at most 8)")
     p.add_argument("--broker", default=None, metavar="URL",
