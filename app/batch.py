@@ -37,7 +37,8 @@ from typing import Iterable, Iterator
 
 from app.tasks import StoredVideo, TaskOptions, error_code, run_task
 
-__all__ = ["BatchError", "BadRow", "Request", "ResultsFile", "read_requests", "predict", "FORMATS"]
+__all__ = ["BatchError", "BadRow", "Request", "ResultsFile", "read_requests", "check_rows", "csv_record", "make_record",
+           "predict", "predict_via_queue", "FORMATS"]
 
 FORMATS = (".jsonl", ".csv")
 MAX_ROWS = 1_000_000
@@ -84,14 +85,15 @@ class BadRow:
         return _key(self.path, self.start, self.end)
 
     def record(self) -> dict:
-        return _record(self, "failed", error={"code": self.code, "message": self.message})
+        return make_record(self, "failed", error={"code": self.code, "message": self.message})
 
 
 def _key(path: str, start, end) -> str:
     return json.dumps([path, start, end])
 
 
-def _record(req, status: str, **body) -> dict:
+def make_record(req, status: str, **body) -> dict:
+    """A results record for a request (or bad row): row, path, segment, status and the body."""
     return {"row": req.row, "path": req.path, "start": req.start, "end": req.end, "status": status, **body}
 
 
@@ -122,7 +124,7 @@ def _seconds(value, name: str, *, end: bool) -> float | None:
     return number
 
 
-def _check_row(row: int, raw: dict, base: Path) -> Request | BadRow:
+def _check_row(row: int, raw: dict, base: Path, root: Path | None = None) -> Request | BadRow:
     path = raw.get("path")
     if path is None:
         path = raw.get("content")
@@ -142,6 +144,8 @@ def _check_row(row: int, raw: dict, base: Path) -> Request | BadRow:
                       start_s, end_s)
     file = Path(path).expanduser()
     file = file if file.is_absolute() else base / file
+    if root is not None and not file.resolve().is_relative_to(root):
+        return BadRow(row, path, "bad_field", f"row {row}: {path} is outside the folder batches may read", start_s, end_s)
     if not file.is_file():
         return BadRow(row, path, "not_found", f"row {row}: no such file: {file}", start_s, end_s)
     return Request(row, path, file, start_s, end_s)
@@ -172,38 +176,50 @@ def _jsonl_rows(path: Path) -> Iterator[dict | str]:
             yield obj if isinstance(obj, dict) else "not a JSON object"
 
 
-def read_requests(manifest: str | Path, split: str | None = None) -> tuple[list[Request], list[BadRow]]:
+def read_requests(manifest: str | Path, split: str | None = None, *, base: Path | None = None,
+                  root: Path | None = None, max_rows: int = MAX_ROWS) -> tuple[list[Request], list[BadRow]]:
     """The manifest's rows as requests and bad rows (each in manifest order); with ``split``, only
-    the rows whose ``split`` column says so (a training manifest's test split, say). Raises
-    BatchError for a file that cannot be read as a manifest at all."""
+    the rows whose ``split`` column says so (a training manifest's test split, say). Relative
+    paths are relative to ``base`` (default: the manifest's folder); with ``root``, a file outside
+    that folder (after following links) is a bad row. Raises BatchError for a file that cannot be
+    read as a manifest at all, or one of more than ``max_rows`` rows."""
     manifest = Path(manifest)
     if not manifest.is_file():
         raise BatchError(f"{manifest}: no such manifest file")
-    base = manifest.resolve().parent
     jsonl = manifest.suffix.lower() in (".jsonl", ".ndjson", ".json")
-    requests: list[Request] = []
-    bad: list[BadRow] = []
     try:
         rows = _jsonl_rows(manifest) if jsonl else _csv_rows(manifest)
-        for n, raw in enumerate(rows, start=1):
-            if n > MAX_ROWS:
-                raise BatchError(f"{manifest}: more than {MAX_ROWS} rows; split it")
-            if raw == "" and jsonl:
-                continue
-            if isinstance(raw, str):
-                bad.append(BadRow(n, "", "bad_field", f"row {n}: {raw}"))
-                continue
-            if split is not None and str(raw.get("split", "")).strip() != split:
-                continue
-            checked = _check_row(n, raw, base)
-            (bad if isinstance(checked, BadRow) else requests).append(checked)
+        return check_rows(rows, base or manifest.resolve().parent, split=split, root=root, max_rows=max_rows,
+                          name=str(manifest))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise BatchError(f"{manifest}: not a text CSV/JSONL manifest ({exc})") from None
+
+
+def check_rows(rows: Iterable[dict | str], base: Path, *, split: str | None = None, root: Path | None = None,
+               max_rows: int = MAX_ROWS, name: str = "the manifest") -> tuple[list[Request], list[BadRow]]:
+    """Rows (dicts as in a manifest; a string is a row that could not be read, and says why; "" is
+    a blank line) as requests and bad rows; see ``read_requests``."""
+    requests: list[Request] = []
+    bad: list[BadRow] = []
+    inside = root.resolve() if root is not None else None
+    for n, raw in enumerate(rows, start=1):
+        if n > max_rows:
+            raise BatchError(f"{name}: more than {max_rows} rows; split it")
+        if raw == "":
+            continue
+        if isinstance(raw, str) or not isinstance(raw, dict):
+            bad.append(BadRow(n, "", "bad_field", f"row {n}: {raw if isinstance(raw, str) else 'not an object'}"))
+            continue
+        if split is not None and str(raw.get("split", "")).strip() != split:
+            continue
+        checked = _check_row(n, raw, base, inside)
+        (bad if isinstance(checked, BadRow) else requests).append(checked)
     return requests, bad
 
 
 # -- the results file ---------------------------------------------------------------------------
-def _csv_record(record: dict) -> dict:
+def csv_record(record: dict) -> dict:
+    """A record as a row of the CSV results (``CSV_FIELDS``)."""
     result, error = record.get("result") or {}, record.get("error") or {}
     scores = result.get("probabilities")
     return {"row": record["row"], "path": record["path"],
@@ -284,7 +300,7 @@ class ResultsFile:
         with self._lock:
             self.status[_key(record["path"], record["start"], record["end"])] = record["status"]
             if self._csv is not None:
-                self._csv.writerow(_csv_record(record))
+                self._csv.writerow(csv_record(record))
             else:
                 self._f.write(json.dumps(record, separators=(",", ":")) + "\n")
             self._f.flush()
@@ -306,8 +322,8 @@ def predict_one(classifier, request: Request, options: TaskOptions) -> dict:
     try:
         result = run_task(classifier, request.video(), options)
     except (OSError, ValueError) as exc:  # VideoDecodeError and OptionError are ValueErrors
-        return _record(request, "failed", error={"code": error_code(exc), "message": " ".join(str(exc).split())})
-    return _record(request, "done", result=result)
+        return make_record(request, "failed", error={"code": error_code(exc), "message": " ".join(str(exc).split())})
+    return make_record(request, "done", result=result)
 
 
 def predict(classifier, requests: Iterable[Request], options: TaskOptions, *,
@@ -381,13 +397,13 @@ def predict_via_queue(requests: Iterable[Request], options: TaskOptions, *, cele
         for job_id, req in waiting.items():
             job = found.get(job_id)
             if job is None:
-                finished.append((job_id, _record(req, "failed", error={
+                finished.append((job_id, make_record(req, "failed", error={
                     "code": "interrupted", "message": "the job disappeared from the store (purged?)"})))
             elif job["status"] == "done":
-                finished.append((job_id, _record(req, "done", result=job["result"])))
+                finished.append((job_id, make_record(req, "done", result=job["result"])))
             elif job["status"] == "failed":
                 error = {k: v for k, v in job["error"].items() if k in ("code", "message")}
-                finished.append((job_id, _record(req, "failed", error=error)))
+                finished.append((job_id, make_record(req, "failed", error=error)))
         for job_id, record in finished:
             yield waiting.pop(job_id), record
         queue_more()

@@ -49,6 +49,18 @@ jobs = sa.Table(
 _unfinished_rows = jobs.c.status.in_(UNFINISHED)
 sa.Index("jobs_unfinished", jobs.c.status, sqlite_where=_unfinished_rows, postgresql_where=_unfinished_rows)
 sa.Index("jobs_finished", jobs.c.finished)
+# A batch: a manifest of files on the server (under VIDEOCLF_BATCH_ROOT), each row a job whose id
+# is derived from the batch id and the row (``batch_job_id``), so the rows need no table of their own.
+batches = sa.Table(
+    "batches", _metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("options", sa.Text, nullable=False),        # JSON: the task options of every row
+    sa.Column("rows", sa.Text, nullable=False),           # JSON: [{row, path, file, start, end}] to run
+    sa.Column("bad", sa.Text, nullable=False),            # JSON: records of the rows refused at submission
+    sa.Column("finished", sa.Float),                      # when its last job finished
+)
 # Columns added after the first release: added to older databases at open.
 _ADDED_COLUMNS = ("stage", "progress")
 
@@ -212,8 +224,53 @@ class JobStore:
             rows = db.execute(sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)).all()
         return {s: 0 for s in STATUSES} | {r[0]: r[1] for r in rows}
 
+    # -- batches ----------------------------------------------------------------------------------
+    def create_batch(self, batch_id: str, *, source: str, options: dict, rows: list[dict], bad: list[dict]) -> None:
+        with self.engine.begin() as db:
+            db.execute(batches.insert().values(id=batch_id, source=source, created=time.time(),
+                                               options=json.dumps(options), rows=json.dumps(rows),
+                                               bad=json.dumps(bad)))
+
+    def get_batch(self, batch_id: str) -> dict | None:
+        with self.engine.connect() as db:
+            row = db.execute(batches.select().where(batches.c.id == batch_id)).first()
+        return _decode_batch(row) if row else None
+
+    def unfinished_batches(self) -> list[dict]:
+        with self.engine.connect() as db:
+            rows = db.execute(batches.select().where(batches.c.finished.is_(None)).order_by(batches.c.created)).all()
+        return [_decode_batch(r) for r in rows]
+
+    def finish_batch(self, batch_id: str) -> bool:
+        return self._update_batch(batch_id, finished=time.time())
+
+    def _update_batch(self, batch_id: str, **values) -> bool:
+        with self.engine.begin() as db:
+            return db.execute(batches.update().where((batches.c.id == batch_id) & batches.c.finished.is_(None))
+                              .values(**values)).rowcount == 1
+
+    def purge_batches(self, older_than_s: float) -> int:
+        """Delete batches that finished more than ``older_than_s`` seconds ago (their jobs go by ``purge``)."""
+        with self.engine.begin() as db:
+            return db.execute(batches.delete().where(batches.c.finished.is_not(None)
+                                                     & (batches.c.finished < time.time() - older_than_s))).rowcount
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _decode_batch(row) -> dict:
+    batch = dict(row._mapping)
+    for key in ("options", "rows", "bad"):
+        batch[key] = json.loads(batch[key])
+    return batch
+
+
+def batch_job_id(batch_id: str, row: int) -> str:
+    """The id of the job that runs row ``row`` of batch ``batch_id`` (32 hex digits, like every job id)."""
+    import hashlib
+
+    return hashlib.sha256(f"{batch_id}:{row}".encode()).hexdigest()[:32]
 
 
 def _decode(row) -> dict:

@@ -14,7 +14,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from app.web import config as settings
-from app.web import backends, errors, inference, metrics
+from app.web import backends, batches, errors, inference, metrics
 from app.web.config import REPO
 
 csrf = CSRFProtect()
@@ -41,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     metrics.init_app(app)
     service = inference.init_app(app)
     job_backend = backends.init_app(app)
+    batch_feeder = batches.init_app(app, job_backend)
 
     from app.web import api, dashboard, ops, ui
 
@@ -61,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     def close():
         """Stop the inference pool and give up this app's jobs (for tests and shutdown)."""
+        batch_feeder.close()
         job_backend.close()
         service.close()
 

@@ -1,14 +1,16 @@
 """The REST API, for programs: classify now, classify as a job, explain, list the models, the OpenAPI document."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from app.web import openapi, reports
 from app.web.auth import require_api_token
 from app.web.backends import get_backend
-from app.web.errors import Conflict
+from app.web.batches import get_batches, records_csv
+from app.web.errors import BadField, Conflict
 from app.web.inference import get_service
 
 bp = Blueprint("api", __name__)
@@ -62,6 +64,36 @@ def cancel_job(job_id: str):
     if not backend.cancel(job_id):
         raise Conflict("This job has already finished; there is nothing to cancel.", code="finished")
     return jsonify(backend.status(job_id))
+
+
+@bp.post("/batches")
+def create_batch():
+    """Classify every row of a manifest of files under the server's batch folder (VIDEOCLF_BATCH_ROOT):
+    202 with the batch's id, counts and where to poll it."""
+    batch = get_batches().create(request)
+    return jsonify(batch), 202, {"Location": batch["status_url"]}
+
+
+@bp.get("/batches/<batch_id>")
+def batch_status(batch_id: str):
+    """A batch's progress: counts of rows pending, queued, running, done and failed."""
+    return jsonify(get_batches().view(batch_id))
+
+
+@bp.get("/batches/<batch_id>/results")
+def batch_results(batch_id: str):
+    """The batch's records, one per row (``?format=jsonl``, the default, or ``csv``), as
+    ``videoclf predict`` writes them; rows not finished yet carry their status only."""
+    fmt = request.args.get("format", "jsonl")
+    if fmt not in ("jsonl", "csv"):
+        raise BadField(f"format must be jsonl or csv, got {fmt[:20]!r}", field="format")
+    records = get_batches().records(batch_id)
+    if fmt == "csv":
+        body, mime = records_csv(records), "text/csv"
+    else:
+        body, mime = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records), "application/x-ndjson"
+    return Response(body, mimetype=mime,
+                    headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}.{fmt}"'})
 
 
 @bp.get("/api/models")

@@ -28,10 +28,11 @@ class JobBackend(ABC):
     """Submit, look up, cancel and take over jobs; one per app."""
 
     @abstractmethod
-    def submit(self, upload: Upload, *, source: str) -> str:
-        """Record a queued job for ``upload`` and queue it; returns the job id. The job owns the
-        upload from here (it is deleted once the job has run). Raises QueueFull (503 with
-        Retry-After; nothing is kept) when the backend cannot take more work now."""
+    def submit(self, upload: Upload, *, source: str, job_id: str | None = None) -> str:
+        """Record a queued job for ``upload`` and queue it; returns the job id (``job_id``, or a new
+        one). The job owns the upload from here (it is deleted once the job has run, unless
+        ``upload.keep``). Raises QueueFull (503 with Retry-After; nothing is kept) when the backend
+        cannot take more work now."""
 
     @abstractmethod
     def status(self, job_id: str, *, source: str | None = None) -> dict:

@@ -44,10 +44,10 @@ class CeleryJobs(JobBackend):
         jobs.store.purge(jobs.ttl_s)
         return jobs
 
-    def submit(self, upload: Upload, *, source: str) -> str:
+    def submit(self, upload: Upload, *, source: str, job_id: str | None = None) -> str:
         """Record the job and send its task; QueueFull (503, nothing kept) when the broker cannot be reached."""
         self.store.purge(self.ttl_s)
-        job_id = uuid.uuid4().hex
+        job_id = job_id or uuid.uuid4().hex
         self.store.create(job_id, source=source, filename=upload.filename, options=upload.stored_options(),
                           upload_path=str(upload.path), owner=OWNER)
         try:
@@ -68,7 +68,7 @@ class CeleryJobs(JobBackend):
         if job is None or not self.store.cancel(job_id, {
                 "code": "cancelled", "status": 409, "message": "This job was cancelled before it finished."}):
             return False
-        if job["upload_path"] and job["status"] == "queued":
+        if job["upload_path"] and job["status"] == "queued" and not job["options"].get("keep_file"):
             Path(job["upload_path"]).unlink(missing_ok=True)  # a running worker deletes its own when it stops
         try:
             self.celery.control.revoke(job_id)

@@ -34,6 +34,8 @@ SETTINGS: dict[str, tuple[str, type, object]] = {
     "JOB_BACKEND": ("VIDEOCLF_JOB_BACKEND", str, "inprocess"),  # checked by app.web.backends.init_app
     "BROKER": ("VIDEOCLF_BROKER", str, "redis://localhost:6379/0"),  # JOB_BACKEND=celery: the Celery broker
     "BROKER_VISIBILITY_S": ("VIDEOCLF_BROKER_VISIBILITY_S", float, 3600.0),  # a dead worker's job goes to another after this
+    "BATCH_ROOT": ("VIDEOCLF_BATCH_ROOT", str, ""),  # the folder POST /batches may read ("" : batches off)
+    "MAX_BATCH_ROWS": ("VIDEOCLF_MAX_BATCH_ROWS", int, 10000),
     "LOAD_MODEL": ("VIDEOCLF_LOAD_MODEL", str, "background"),
     "API_TOKEN": ("VIDEOCLF_API_TOKEN", str, ""),
     "DASHBOARD_TOKEN": ("VIDEOCLF_DASHBOARD_TOKEN", str, ""),
@@ -98,6 +100,8 @@ def _check(cfg: dict) -> None:
     need(cfg["JOB_TIMEOUT"] > 0, "JOB_TIMEOUT", "a positive number of seconds")
     need(cfg["RETRY_AFTER"] >= 1, "RETRY_AFTER", "at least 1 second")
     need(cfg["JOB_TTL_HOURS"] > 0, "JOB_TTL_HOURS", "a positive number of hours")
+    need(cfg["MAX_BATCH_ROWS"] >= 1, "MAX_BATCH_ROWS", "at least 1")
+    need(not cfg["BATCH_ROOT"] or Path(cfg["BATCH_ROOT"]).is_dir(), "BATCH_ROOT", "an existing folder (or empty: off)")
     need(cfg["BROKER_VISIBILITY_S"] > 0, "BROKER_VISIBILITY_S", "a positive number of seconds")
     need(cfg["JOB_RECLAIM_S"] >= 0, "JOB_RECLAIM_S", "0 (at start-up only) or a positive number of seconds")
     need(cfg["LOAD_MODEL"] in LOAD_MODES, "LOAD_MODEL", f"one of {LOAD_MODES}")

@@ -84,14 +84,14 @@ class InProcessJobs(JobBackend):
         self._reclaimer = threading.Thread(target=loop, name="videoclf-job-reclaim", daemon=True)
         self._reclaimer.start()
 
-    def submit(self, upload: Upload, *, source: str) -> str:
+    def submit(self, upload: Upload, *, source: str, job_id: str | None = None) -> str:
         """Record a queued job for ``upload`` and queue it; returns the job id.
 
         The job owns the upload from here. Raises QueueFull (the job is not kept, the upload is
         deleted) when the pool is at capacity.
         """
         self.store.purge(self.ttl_s)
-        job_id = uuid.uuid4().hex
+        job_id = job_id or uuid.uuid4().hex
         self.store.create(job_id, source=source, filename=upload.filename, options=upload.stored_options(),
                           upload_path=str(upload.path), owner=self.owner)
         try:
@@ -168,16 +168,15 @@ class InProcessJobs(JobBackend):
             job = self.store.get(job_id)
             if job is None or not self.store.cancel(job_id, cancelled):
                 return False
-            if job["upload_path"]:
-                Path(job["upload_path"]).unlink(missing_ok=True)
+            _discard_upload(job)
             return True
         self._cancelled.add(job_id)
         try:
             if not self.service.pool.kill(future, "cancelled"):
                 return False  # it finished first
             job = self.store.get(job_id)
-            if job and job["upload_path"]:
-                Path(job["upload_path"]).unlink(missing_ok=True)
+            if job:
+                _discard_upload(job)
             return self.store.fail_unfinished(job_id, self.owner, cancelled)
         finally:
             self._cancelled.discard(job_id)
@@ -203,7 +202,7 @@ class InProcessJobs(JobBackend):
                 self._queue(job["id"], upload)
                 counts["requeued"] += 1
             except (ApiError, OptionError) as exc:  # the pool is full; options stored by another version
-                path.unlink(missing_ok=True)
+                _discard_upload(job)
                 err = exc if isinstance(exc, ApiError) else ApiError(str(exc), code="bad_field")
                 self.store.mark_failed(job["id"], self.owner, {**err.to_dict(), "status": err.status})
                 counts["failed"] += 1
@@ -255,6 +254,12 @@ def job_view(store: JobStore, job_id: str, *, ttl_s: float, source: str | None =
     elif job["status"] == "failed":
         out["error"] = job["error"]
     return out
+
+
+def _discard_upload(job: dict) -> None:
+    """Delete a stored job's private upload; a batch row's own file (``keep_file``) stays."""
+    if job["upload_path"] and not (job["options"] or {}).get("keep_file"):
+        Path(job["upload_path"]).unlink(missing_ok=True)
 
 
 def _iso(t: float | None) -> str | None:

@@ -219,6 +219,44 @@ def document(*, max_upload_mb: float, token_required: bool) -> dict:
                               "401": _error("Missing or wrong bearer token.", ["unauthorized"]),
                               "404": _error("No such job (or it expired).", ["not_found"]),
                               "409": _error("The job had already finished.", ["finished"])}}},
+            "/batches": {"post": {
+                "summary": "Classify every row of a manifest of files under the server's batch folder "
+                           "(VIDEOCLF_BATCH_ROOT)", "operationId": "createBatch", "security": secured,
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"type": "object", "required": ["rows"], "properties": {
+                        "rows": {"type": "array", "items": {"type": "object", "required": ["path"], "properties": {
+                            "path": {"type": "string"}, "start": {"type": "number"}, "end": {"type": "number"}}}},
+                        "tta": {"type": "boolean"}, "top_k": {"type": "integer", "minimum": 1},
+                        "timeline": {"enum": ["interval", "shots"]}, "interval": {"type": "number"}}}},
+                    "multipart/form-data": {"schema": {"type": "object", "required": ["manifest"], "properties": {
+                        "manifest": {"type": "string", "format": "binary",
+                                     "description": "CSV (path[,start,end]) or JSON Lines"},
+                        "tta": {"type": "string"}, "top_k": {"type": "string"}, "timeline": {"type": "string"},
+                        "interval": {"type": "string"}}}}}},
+                "responses": {"202": {"description": "accepted: the batch, as GET /batches/{batch_id} shows it",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              "400": _error("A bad field, no rows, or too many.", ["bad_field"]),
+                              "401": _error("Missing or wrong bearer token.", ["unauthorized"]),
+                              "403": _error("Batches are not enabled on this server.", ["batches_disabled"])}}},
+            "/batches/{batch_id}": {"get": {
+                "summary": "A batch's progress: rows pending, queued, running, done and failed",
+                "operationId": "getBatch", "security": secured,
+                "parameters": [{"name": "batch_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the batch",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              "401": _error("Missing or wrong bearer token.", ["unauthorized"]),
+                              "404": _error("No such batch.", ["not_found"])}}},
+            "/batches/{batch_id}/results": {"get": {
+                "summary": "The batch's records, one per row (as videoclf predict writes them)",
+                "operationId": "getBatchResults", "security": secured,
+                "parameters": [{"name": "batch_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "format", "in": "query", "schema": {"enum": ["jsonl", "csv"]}}],
+                "responses": {"200": {"description": "JSON Lines or CSV",
+                                      "content": {"application/x-ndjson": {"schema": {"type": "string"}},
+                                                  "text/csv": {"schema": {"type": "string"}}}},
+                              "400": _error("A bad format.", ["bad_field"]),
+                              "401": _error("Missing or wrong bearer token.", ["unauthorized"]),
+                              "404": _error("No such batch.", ["not_found"])}}},
             "/api/models": {"get": {
                 "summary": "Model bundles and their summary metrics", "operationId": "listModels",
                 "security": secured,

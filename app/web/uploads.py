@@ -42,6 +42,7 @@ class Upload:
     options: TaskOptions = field(default_factory=TaskOptions)
     start: float | None = None  # the segment to classify (seconds; None: the video's start / end)
     end: float | None = None
+    keep: bool = False  # a batch row's own file on the server (not a private copy): read, never deleted
 
     @property
     def video(self) -> StoredVideo:
@@ -50,15 +51,20 @@ class Upload:
 
     def stored_options(self) -> dict:
         """The options and the segment, as a job stores them (``from_stored`` reads them back)."""
-        return {**self.options.to_dict(), "start": self.start, "end": self.end}
+        out = {**self.options.to_dict(), "start": self.start, "end": self.end}
+        if self.keep:
+            out["keep_file"] = True
+        return out
 
     @classmethod
     def from_stored(cls, path: Path, filename: str, stored: dict) -> "Upload":
-        return cls(path, filename, TaskOptions.from_dict(stored), stored.get("start"), stored.get("end"))
+        return cls(path, filename, TaskOptions.from_dict(stored), stored.get("start"), stored.get("end"),
+                   bool(stored.get("keep_file")))
 
     def discard(self) -> None:
-        """Delete the private copy (idempotent)."""
-        self.path.unlink(missing_ok=True)
+        """Delete the private copy (idempotent); a kept file (a batch row's) stays."""
+        if not self.keep:
+            self.path.unlink(missing_ok=True)
 
 
 def prepare_dir(path: str | os.PathLike) -> Path:
