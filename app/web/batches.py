@@ -16,6 +16,7 @@ import io
 import logging
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from app.web.uploads import Upload
 log = logging.getLogger(__name__)
 EXTENSION = "videoclf.batches"
 FEED_EVERY_S = 0.5
+PURGE_EVERY_S = 300.0  # finished batches past the job TTL are deleted this often, not at every feed
 CELERY_WINDOW = 256
 OPTION_FIELDS = ("tta", "top_k", "timeline", "interval")
 _BATCH_ID_CHARS = set("0123456789abcdef")
@@ -49,6 +51,7 @@ class Batches:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._purged = 0.0
 
     @classmethod
     def from_app(cls, app: Flask, backend) -> "Batches":
@@ -199,7 +202,9 @@ class Batches:
                 except sa.exc.IntegrityError:
                     continue  # another web process queued this row first
                 queued += 1
-        self.store.purge_batches(self.ttl_s)
+        if time.monotonic() - self._purged > PURGE_EVERY_S:
+            self._purged = time.monotonic()
+            self.store.purge_batches(self.ttl_s)
         return queued
 
     def close(self) -> None:
