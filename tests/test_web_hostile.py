@@ -74,7 +74,7 @@ def _cpu_s(pid: int) -> float:
 
 
 def test_a_decoder_process_killed_mid_upload_is_a_clean_422_and_replaced(server, base, tmp_path):
-    slow = write_large(tmp_path / "large.mp4", n_frames=24)  # seconds of decoding
+    slow = write_large(tmp_path / "large.mp4")  # seconds of decoding
     [worker] = hostile.worker_pids(server.proc.pid)
     idle = {pid: _cpu_s(pid) for pid in _decoders(worker)}
     out = {}
