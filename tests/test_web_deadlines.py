@@ -35,15 +35,24 @@ def app(make_web_app):
     return make_web_app()
 
 
+@pytest.fixture(scope="module")
+def slow(tmp_path_factory) -> Path:
+    """4K, 48 frames: about a second to decode even on CI's faster machine, far past the
+    deadlines set here (a real content4 clip is classified in a few tenths of a second there)."""
+    from tests.videos import write_large
+
+    return write_large(tmp_path_factory.mktemp("large") / "large.mp4")
+
+
 def counters(client) -> str:
     return client.get("/metrics").get_data(as_text=True)
 
 
-def test_sync_classify_past_its_deadline_is_stopped_and_the_next_one_runs(app, clips, monkeypatch):
+def test_sync_classify_past_its_deadline_is_stopped_and_the_next_one_runs(app, clips, slow, monkeypatch):
     client, pool = app.test_client(), app.extensions["videoclf.inference"].pool
     before = counters(client)
-    monkeypatch.setitem(app.config, "SYNC_TIMEOUT", 0.05)  # shorter than decoding a real clip
-    response = client.post("/classify", data={"video": (io.BytesIO(clips[0].read_bytes()), "a.mp4")})
+    monkeypatch.setitem(app.config, "SYNC_TIMEOUT", 0.2)  # far shorter than decoding the 4K clip
+    response = client.post("/classify", data={"video": (io.BytesIO(slow.read_bytes()), "a.mp4")})
     assert response.status_code == 504 and response.get_json()["error"]["code"] == "timeout"
     assert "was stopped" in response.get_json()["error"]["message"]
     assert _settle(pool), (pool.running, pool.depth, pool.stuck)  # the slot is free, the thread unwound
@@ -56,12 +65,12 @@ def test_sync_classify_past_its_deadline_is_stopped_and_the_next_one_runs(app, c
     assert client.post("/classify", data={"video": (io.BytesIO(clips[0].read_bytes()), "a.mp4")}).status_code == 200
 
 
-def test_a_job_past_its_deadline_fails_with_timeout(app, clips, monkeypatch):
+def test_a_job_past_its_deadline_fails_with_timeout(app, clips, slow, monkeypatch):
     client, pool = app.test_client(), app.extensions["videoclf.inference"].pool
     jobs = app.extensions["videoclf.jobs"]
     before = counters(client)
-    monkeypatch.setattr(jobs, "timeout_s", 0.05)
-    job_id = client.post("/jobs", data={"video": (io.BytesIO(clips[1].read_bytes()), "b.mp4")}).get_json()["id"]
+    monkeypatch.setattr(jobs, "timeout_s", 0.2)
+    job_id = client.post("/jobs", data={"video": (io.BytesIO(slow.read_bytes()), "b.mp4")}).get_json()["id"]
     job = wait_for_job(poller(client), f"/jobs/{job_id}", timeout=30)
     assert job["status"] == "failed" and job["error"]["code"] == "timeout" and job["error"]["status"] == 504
     assert _settle(pool) and not any(Path(app.config["UPLOAD_DIR"]).iterdir())
@@ -142,13 +151,11 @@ def _wait(predicate, seconds: float = 10.0) -> bool:
     return False
 
 
-def test_a_decode_past_the_decode_deadline_is_a_422_and_its_decoder_process_is_killed(app, clips, tmp_path):
+def test_a_decode_past_the_decode_deadline_is_a_422_and_its_decoder_process_is_killed(app, clips, slow):
     from app.video import set_limits
     from app.video.isolation import decoder_pool
-    from tests.videos import write_large
 
     client, pool = app.test_client(), app.extensions["videoclf.inference"].pool
-    slow = write_large(tmp_path / "large.mp4")  # seconds to decode here
     decoders = decoder_pool()
     killed, before = decoders.killed, counters(client)
     previous = set_limits(timeout_s=0.2)
