@@ -152,9 +152,9 @@ def concat_clips(out: Path, clips: list[Path], size=(640, 360), fps: int = 15) -
 
 def write_large(path: Path, n_frames: int = 48, size=(3840, 2160), fps: int = 10) -> Path:
     """A 4K H.264 clip of moving coarse noise: slow to decode, for tests that need a decode to
-    outlast a deadline. Measured: 0.05 s a frame on the 2-core dev VM, about 0.02 s on CI's
-    machine (24 frames once decoded inside a 0.5-s deadline there), so 48 frames outlast a
-    0.2-s deadline by 5x on CI. PyAV, libx264 ultrafast."""
+    outlast a deadline. Measured: 0.05 s a frame on the 2-core dev VM. CI's machine once
+    decoded 24 frames inside a 0.5-s deadline (so under 0.021 s a frame, not measured further);
+    48 frames against a 0.2-s deadline leave about 5x at that rate. PyAV, libx264 ultrafast."""
     import av
 
     w, h = size
